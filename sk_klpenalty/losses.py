@@ -1,0 +1,277 @@
+"""Cross-entropy plus a Gaussian KL penalty for ordered class labels.
+
+Pure torch (no skorch import). The loss for a batch of logits ``z`` with true
+class indices ``t`` is
+
+    mean_i [ CE(z_i, t_i) + alpha * KL(p_sigma(v[t_i]) || softmax(z_i)) ]
+
+where ``v`` holds the numeric value of every class and ``p_sigma(y)`` is the
+discretised Gaussian ``p_k ∝ exp(-(v_k - y)^2 / (2 sigma^2))``.
+
+Because ``KL(p || q) = sum_k p_k log p_k - sum_k p_k log q_k``, the first term
+(the negative entropy of the target) depends only on the true class, so the
+penalty costs one gather and one dot product per sample on top of the
+cross-entropy: O(B*K) time and memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["gaussian_targets", "ce_kl_loss", "CEKLLoss"]
+
+# Up to this many classes CEKLLoss keeps a (K, K) table of target rows (16 MB
+# at the limit); above it the rows are built per batch, which is O(B*K) too.
+_MAX_TABLE_CLASSES = 2048
+
+
+def _check_sigma(sigma: float) -> float:
+    sigma = float(sigma)
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}.")
+    return sigma
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+    return alpha
+
+
+def gaussian_targets(
+    class_values: torch.Tensor, y_values: torch.Tensor, sigma: float
+) -> torch.Tensor:
+    """Discretised Gaussian target distributions over the class values.
+
+    Parameters
+    ----------
+    class_values : tensor of shape (K,)
+        Numeric value of each class (e.g. the ages 21, 22, 25, 60); distances
+        are measured in these units, not in class-index steps.
+    y_values : tensor of shape (B,)
+        The label value at the centre of each row.
+    sigma : float
+        Standard deviation, in label units (> 0).
+
+    Returns
+    -------
+    tensor of shape (B, K)
+        Row ``i`` is ``p_k ∝ exp(-(v_k - y_i)^2 / (2 sigma^2))``; each row
+        sums to 1. A tiny ``sigma`` gives a one-hot row, a huge one a uniform
+        row.
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = gaussian_targets(torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0]), 1.0)
+    >>> p.sum().item()
+    1.0
+    >>> bool(p[0, 0] == p[0, 2])
+    True
+    """
+    sigma = _check_sigma(sigma)
+    values = torch.as_tensor(class_values)
+    if not values.is_floating_point():
+        values = values.float()
+    centres = torch.as_tensor(y_values, device=values.device, dtype=values.dtype)
+    # Dividing before squaring keeps tiny sigmas finite for small distances;
+    # softmax then normalises stably (the row's own class has logit 0).
+    z = (values.unsqueeze(0) - centres.unsqueeze(1)) / sigma
+    return torch.softmax(-0.5 * z * z, dim=1)
+
+
+def _negative_entropy(p: torch.Tensor) -> torch.Tensor:
+    # xlogy(0, 0) == 0 exactly: classes far from the label contribute nothing.
+    return torch.special.xlogy(p, p).sum(dim=1)
+
+
+def _ce_kl_from_targets(
+    log_q: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float,
+    p: torch.Tensor,
+    neg_entropy: torch.Tensor,
+) -> torch.Tensor:
+    """Batch mean of CE + alpha*KL given per-sample target rows ``p``."""
+    ce = -log_q.gather(1, target.unsqueeze(1)).squeeze(1)
+    kl = neg_entropy - (p * log_q).sum(dim=1)
+    return (ce + alpha * kl).mean()
+
+
+def ce_kl_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: float,
+    sigma: float,
+    class_values: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Cross-entropy plus ``alpha`` times the KL penalty, averaged over the batch.
+
+    Parameters
+    ----------
+    logits : tensor of shape (B, K)
+        Unnormalised scores. Computed in float32 whatever their dtype (so the
+        loss is exact under bf16 autocast).
+    target : tensor of shape (B,)
+        True class indices in ``0..K-1``.
+    alpha : float
+        Weight of the KL penalty (>= 0). ``alpha=0`` returns exactly
+        ``F.cross_entropy(logits, target)``.
+    sigma : float
+        Standard deviation of the Gaussian target, in units of
+        ``class_values`` (> 0).
+    class_values : tensor of shape (K,), optional
+        Numeric value of each class; defaults to ``0..K-1``.
+
+    Returns
+    -------
+    scalar tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> import torch.nn.functional as F
+    >>> logits, target = torch.randn(4, 5), torch.tensor([0, 1, 2, 4])
+    >>> loss = ce_kl_loss(logits, target, alpha=0.0, sigma=1.0)
+    >>> bool(loss == F.cross_entropy(logits, target))
+    True
+    >>> bool(ce_kl_loss(logits, target, alpha=1.0, sigma=1.0) > loss)
+    True
+    """
+    alpha = _check_alpha(alpha)
+    logits = logits.float()
+    if alpha == 0:
+        return F.cross_entropy(logits, target)
+    values = _class_values_or_range(class_values, logits)
+    p = gaussian_targets(values, values[target], sigma)
+    log_q = F.log_softmax(logits, dim=1)
+    return _ce_kl_from_targets(log_q, target, alpha, p, _negative_entropy(p))
+
+
+def _class_values_or_range(
+    class_values: torch.Tensor | None, logits: torch.Tensor
+) -> torch.Tensor:
+    n_classes = logits.shape[1]
+    if class_values is None:
+        return torch.arange(n_classes, device=logits.device, dtype=torch.float32)
+    values = torch.as_tensor(class_values, device=logits.device)
+    if values.shape != (n_classes,):
+        raise ValueError(
+            f"class_values must have shape ({n_classes},) to match the logits, "
+            f"got {tuple(values.shape)}."
+        )
+    return values.float()
+
+
+class CEKLLoss(nn.Module):
+    """Cross-entropy plus ``alpha`` times KL to a Gaussian over the class values.
+
+    The module form of :func:`ce_kl_loss`. ``alpha``, ``sigma`` and
+    ``class_values`` are plain attributes that may be changed between batches
+    or epochs (the estimator's sigma schedule does); the criterion holds no
+    learnable parameters, so the optimizer never has to be re-created.
+
+    For up to 2048 classes the target rows for every class are computed once
+    per ``(sigma, class_values)`` and looked up per batch.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Weight of the KL penalty (>= 0).
+    sigma : float, default=1.0
+        Standard deviation of the Gaussian target in label units (> 0).
+    class_values : array-like of shape (K,), optional
+        Numeric value of each class; defaults to ``0..K-1``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> criterion = CEKLLoss(alpha=1.0, sigma=2.0, class_values=[21, 22, 25, 60])
+    >>> loss = criterion(torch.randn(8, 4), torch.randint(0, 4, (8,)))
+    >>> loss.shape
+    torch.Size([])
+    """
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        sigma: float = 1.0,
+        class_values: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.sigma = sigma
+        # A buffer, so that .to(device) moves it and state_dict saves it.
+        self.register_buffer(
+            "class_values",
+            None if class_values is None else torch.as_tensor(class_values).float(),
+        )
+        self._table_key: tuple | None = None
+        self._table: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        alpha = _check_alpha(self.alpha)
+        logits = logits.float()
+        if alpha == 0:
+            return F.cross_entropy(logits, target)
+        n_classes = logits.shape[1]
+        if n_classes > _MAX_TABLE_CLASSES:
+            return ce_kl_loss(
+                logits,
+                target,
+                alpha=alpha,
+                sigma=self.sigma,
+                class_values=self.class_values,
+            )
+        p_table, neg_entropy_table = self._target_table(logits)
+        log_q = F.log_softmax(logits, dim=1)
+        return _ce_kl_from_targets(
+            log_q, target, alpha, p_table[target], neg_entropy_table[target]
+        )
+
+    def _target_table(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Target rows and their negative entropies for every class, cached.
+
+        Rebuilt only when sigma, the class values (replaced or modified in
+        place), the number of classes or the device change: once per epoch
+        under a sigma schedule, never per batch.
+        """
+        values = self.class_values
+        key = (
+            float(self.sigma),
+            logits.shape[1],
+            logits.device,
+            values,  # a tensor: compared by identity in _same_key
+            None if values is None else values._version,
+        )
+        if not _same_key(key, self._table_key):
+            values = _class_values_or_range(values, logits)
+            p = gaussian_targets(values, values, self.sigma)
+            self._table = (p, _negative_entropy(p))
+            self._table_key = key
+        return self._table
+
+    def __getstate__(self) -> dict:
+        # The table is a cache: rebuilt on demand, not worth pickling.
+        state = self.__dict__.copy()
+        state["_table_key"] = None
+        state["_table"] = None
+        return state
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, sigma={self.sigma}"
+
+
+def _same_key(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None:
+        return False
+    return all(
+        x is y or (not torch.is_tensor(x) and x == y)
+        for x, y in zip(a, b, strict=False)
+    )

@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+import torch
+
+# Two cores on CI: keep torch from oversubscribing them.
+torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+AGES = np.array([21, 22, 25, 40, 60])
+
+
+@pytest.fixture
+def ordinal_tabular():
+    """An easy ordered task with gapped labels: the grade is a binned feature."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4)
+    y = AGES[np.digitize(X[:, 0], [-1.0, -0.3, 0.3, 1.0])]
+    return X, y
+
+
+@pytest.fixture
+def tiny_images():
+    """Images whose label is the row of a bright bar: ordinal and learnable."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 4, 160)
+    X = rng.rand(160, 1, 12, 12).astype(np.float32) * 0.2
+    for i, label in enumerate(y):
+        X[i, 0, 2 + 2 * label] += 0.8
+    return X, y

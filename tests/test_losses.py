@@ -1,0 +1,186 @@
+"""The criterion: targets, exactness against a per-sample reference, caching."""
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sk_klpenalty.losses import CEKLLoss, ce_kl_loss, gaussian_targets
+
+
+def reference_loss(logits, target, alpha, sigma, class_values):
+    """The seed's formula, one sample at a time, in float64 (no epsilon)."""
+    logits = logits.double().numpy()
+    values = np.asarray(class_values, dtype=np.float64)
+    total = 0.0
+    for z, t in zip(logits, target.numpy(), strict=False):
+        log_q = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        p = np.exp(-0.5 * ((values - values[t]) / sigma) ** 2)
+        p /= p.sum()
+        nonzero = p > 0
+        kl = np.sum(p[nonzero] * (np.log(p[nonzero]) - log_q[nonzero]))
+        total += -log_q[t] + alpha * kl
+    return total / len(logits)
+
+
+def test_gaussian_rows_sum_to_one_and_use_label_units():
+    values = torch.tensor([21.0, 22.0, 25.0, 60.0])
+    p = gaussian_targets(values, torch.tensor([22.0, 60.0]), sigma=2.0)
+    assert p.shape == (2, 4)
+    torch.testing.assert_close(p.sum(dim=1), torch.ones(2))
+    # Distances in years: 21 and 22 are 1 apart, 25 is 3 from 22.
+    weights = np.exp(-0.5 * (np.array([-1.0, 0.0, 3.0, 38.0]) / 2.0) ** 2)
+    np.testing.assert_allclose(
+        p[0].numpy(), weights / weights.sum(), rtol=1e-6, atol=1e-30
+    )
+
+
+def test_gaussian_is_symmetric_around_the_label():
+    values = torch.arange(11.0)
+    p = gaussian_targets(values, torch.tensor([5.0]), sigma=1.7)[0]
+    torch.testing.assert_close(p, p.flip(0))
+
+
+@pytest.mark.parametrize("sigma", [1e-6, 0.3, 10.0, 1e6])
+def test_gaussian_extreme_sigmas_stay_distributions(sigma):
+    values = torch.arange(50.0)
+    p = gaussian_targets(values, values, sigma=sigma)
+    assert torch.isfinite(p).all()
+    torch.testing.assert_close(p.sum(dim=1), torch.ones(50))
+
+
+def test_alpha_zero_is_exactly_cross_entropy():
+    logits, target = torch.randn(32, 7), torch.randint(0, 7, (32,))
+    loss = ce_kl_loss(logits, target, alpha=0.0, sigma=2.0)
+    assert torch.equal(loss, F.cross_entropy(logits, target))
+    assert torch.equal(CEKLLoss(alpha=0.0)(logits, target), loss)
+
+
+def test_matches_per_sample_reference_seed_setup():
+    torch.manual_seed(0)
+    logits = torch.randn(256, 117) * 3
+    target = torch.randint(0, 117, (256,))
+    expected = reference_loss(logits, target, 1.0, 10.0, np.arange(117))
+    functional = ce_kl_loss(logits, target, alpha=1.0, sigma=10.0)
+    module = CEKLLoss(alpha=1.0, sigma=10.0)(logits, target)
+    assert functional.item() == pytest.approx(expected, rel=1e-5)
+    assert module.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_matches_reference_with_gapped_class_values_and_many_classes():
+    torch.manual_seed(1)
+    values = np.sort(np.random.RandomState(0).choice(5000, 2100, replace=False))
+    logits, target = torch.randn(16, 2100), torch.randint(0, 2100, (16,))
+    expected = reference_loss(logits, target, 0.5, 30.0, values)
+    # 2100 classes: above the table limit, the rows are built per batch.
+    loss = CEKLLoss(alpha=0.5, sigma=30.0, class_values=values)(logits, target)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_kl_is_zero_when_prediction_equals_target_and_positive_otherwise():
+    values = torch.arange(9.0)
+    target = torch.tensor([0, 4, 8])
+    p = gaussian_targets(values, values[target], sigma=1.5)
+    logits = torch.log(p)
+    ce = F.cross_entropy(logits, target)
+    penalised = ce_kl_loss(logits, target, alpha=1.0, sigma=1.5)
+    assert (penalised - ce).item() == pytest.approx(0.0, abs=1e-6)
+    other = ce_kl_loss(logits.roll(1, dims=1), target, alpha=1.0, sigma=1.5)
+    assert (other - F.cross_entropy(logits.roll(1, dims=1), target)).item() > 0.1
+
+
+def test_gradient_is_finite_and_module_matches_functional():
+    logits = (torch.randn(64, 30) * 100).requires_grad_()
+    target = torch.randint(0, 30, (64,))
+    ce_kl_loss(logits, target, alpha=2.0, sigma=3.0).backward()
+    expected = logits.grad.clone()
+    logits.grad = None
+    CEKLLoss(alpha=2.0, sigma=3.0)(logits, target).backward()
+    assert torch.isfinite(logits.grad).all()
+    torch.testing.assert_close(logits.grad, expected)
+
+
+def test_tiny_and_huge_sigma_limits():
+    logits, target = torch.randn(20, 6), torch.randint(0, 6, (20,))
+    ce = F.cross_entropy(logits, target)
+    tiny = ce_kl_loss(logits, target, alpha=0.5, sigma=1e-6)
+    torch.testing.assert_close(tiny, 1.5 * ce)  # one-hot target: KL == CE
+    huge = ce_kl_loss(logits, target, alpha=0.5, sigma=1e6)
+    log_q = F.log_softmax(logits, dim=1)
+    kl_uniform = (-math.log(6) - log_q.mean(dim=1)).mean()
+    torch.testing.assert_close(huge, ce + 0.5 * kl_uniform)
+
+
+def test_changing_sigma_or_class_values_between_epochs_takes_effect():
+    logits, target = torch.randn(10, 5), torch.randint(0, 5, (10,))
+    criterion = CEKLLoss(alpha=1.0, sigma=1.0)
+    first = criterion(logits, target)
+    criterion.sigma = 2.5
+    torch.testing.assert_close(
+        criterion(logits, target), ce_kl_loss(logits, target, alpha=1.0, sigma=2.5)
+    )
+    criterion.class_values = torch.tensor([0.0, 1.0, 2.0, 10.0, 20.0])
+    torch.testing.assert_close(
+        criterion(logits, target),
+        ce_kl_loss(
+            logits, target, alpha=1.0, sigma=2.5, class_values=criterion.class_values
+        ),
+    )
+    criterion.class_values.mul_(2)  # in place
+    torch.testing.assert_close(
+        criterion(logits, target),
+        ce_kl_loss(
+            logits,
+            target,
+            alpha=1.0,
+            sigma=2.5,
+            class_values=torch.tensor([0.0, 2.0, 4.0, 20.0, 40.0]),
+        ),
+    )
+    criterion.sigma, criterion.class_values = 1.0, None
+    torch.testing.assert_close(criterion(logits, target), first)
+
+
+def test_bf16_logits_give_a_float32_loss_close_to_fp32():
+    logits, target = torch.randn(16, 12), torch.randint(0, 12, (16,))
+    loss16 = CEKLLoss(alpha=1.0, sigma=2.0)(logits.bfloat16(), target)
+    assert loss16.dtype == torch.float32
+    reference = ce_kl_loss(logits.bfloat16().float(), target, alpha=1.0, sigma=2.0)
+    torch.testing.assert_close(loss16, reference)
+
+
+def test_criterion_pickles_without_its_cache():
+    criterion = CEKLLoss(alpha=1.0, sigma=2.0, class_values=[1, 2, 4])
+    logits, target = torch.randn(4, 3), torch.tensor([0, 1, 2, 2])
+    before = criterion(logits, target)
+    restored = pickle.loads(pickle.dumps(criterion))
+    assert restored._table is None
+    torch.testing.assert_close(restored(logits, target), before)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"alpha": -1.0, "sigma": 1.0}, "alpha"),
+        ({"alpha": float("nan"), "sigma": 1.0}, "alpha"),
+        ({"alpha": 1.0, "sigma": 0.0}, "sigma"),
+        ({"alpha": 1.0, "sigma": float("inf")}, "sigma"),
+    ],
+)
+def test_invalid_alpha_or_sigma_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ce_kl_loss(torch.randn(2, 3), torch.tensor([0, 1]), **kwargs)
+
+
+def test_class_values_must_match_the_number_of_logits():
+    with pytest.raises(ValueError, match="class_values"):
+        ce_kl_loss(
+            torch.randn(2, 3),
+            torch.tensor([0, 1]),
+            alpha=1.0,
+            sigma=1.0,
+            class_values=torch.arange(4.0),
+        )
