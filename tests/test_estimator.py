@@ -1,0 +1,294 @@
+"""KLPenaltyClassifier as scikit-learn and skorch users use it."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from conftest import AGES
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+
+from sk_klpenalty import CEKLLoss, KLPenaltyClassifier
+from sk_klpenalty.estimator import ArrayDataset
+from sk_klpenalty.modules import MLP, SeedCNN
+
+FAST = {"max_epochs": 20, "batch_size": 32, "random_state": 0}
+
+
+def test_learns_an_easy_ordinal_problem_and_predicts_gapped_labels(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(alpha=1.0, sigma=3.0, **FAST).fit(X[:200], y[:200])
+    predicted = clf.predict(X[200:])
+    assert set(np.unique(predicted)) <= set(AGES)
+    np.testing.assert_array_equal(clf.classes_, AGES)
+    assert accuracy_score(y[200:], predicted) > 0.6  # chance is about 0.3
+    assert isinstance(clf.module_, MLP)
+
+
+def test_predict_proba_columns_follow_classes(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(**FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), len(AGES))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(clf.predict(X), AGES[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_expectation(X), proba @ AGES, rtol=1e-5)
+
+
+def test_float_labels_come_back_as_floats():
+    rng = np.random.RandomState(1)
+    X = rng.randn(80, 2)
+    y = np.where(X[:, 0] > 0, 2.5, -1.25)
+    clf = KLPenaltyClassifier(**FAST).fit(X, y)
+    assert clf.classes_.dtype.kind == "f"
+    assert set(clf.predict(X)) <= {2.5, -1.25}
+
+
+def test_declared_classes_cover_labels_absent_from_y(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(classes=np.arange(70), sigma=5.0, **FAST).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, np.arange(70))
+    assert clf.predict_proba(X).shape == (len(X), 70)
+    # The Gaussian is built on the declared class values.
+    np.testing.assert_array_equal(clf.criterion_.class_values.numpy(), np.arange(70))
+    assert clf.module_.layers[-1].out_features == 70
+
+
+def test_decodes_on_known_probabilities(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(classes=[21, 22, 25, 60], max_epochs=1).fit(
+        X[:8], np.array([21, 22, 25, 60] * 2)
+    )
+    proba = np.array([[0.5, 0.0, 0.0, 0.5], [0.1, 0.3, 0.2, 0.4], [0.6, 0.4, 0, 0]])
+    clf.predict_proba = lambda X: proba  # decode only: fix the distribution
+    expected = {
+        "argmax": [21, 60, 21],  # first maximum on ties
+        "mean": [25, 25, 21],  # nearest class to E = 40.5, 37.7, 21.4
+        "median": [21, 25, 21],  # first class with cumulative mass >= 0.5
+    }
+    for decode, labels in expected.items():
+        clf.set_params(decode=decode)
+        np.testing.assert_array_equal(clf.predict(X[:3]), labels, err_msg=decode)
+    np.testing.assert_allclose(clf.predict_expectation(X[:3]), [40.5, 37.7, 21.4])
+
+
+def test_top_level_penalty_parameters_reach_the_criterion(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(alpha=0.25, sigma=2.0, max_epochs=3)
+    params = clf.get_params()
+    assert (params["alpha"], params["sigma"], params["sigma_decay"]) == (0.25, 2.0, 1.0)
+    clf.fit(X, y)
+    assert isinstance(clf.criterion_, CEKLLoss)
+    assert (clf.criterion_.alpha, clf.criterion_.sigma) == (0.25, 2.0)
+    clf.set_params(alpha=0.0)
+    clf.partial_fit(X, y)
+    assert clf.criterion_.alpha == 0.0
+
+
+def test_sigma_decays_per_epoch_and_continues_on_warm_start(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(sigma=10.0, sigma_decay=0.5, max_epochs=3).fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "sigma"], [10.0, 5.0, 2.5])
+    assert clf.sigma_ == 2.5 and clf.criterion_.sigma == 2.5
+    assert clf.sigma == 10.0  # the parameter itself is untouched
+    clf.partial_fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "sigma"][3:], [1.25, 0.625, 0.3125])
+
+
+def test_parameters_are_stored_unmodified():
+    classes = [3, 1, 2]
+    clf = KLPenaltyClassifier(alpha=2, sigma=0.5, classes=classes, decode="median")
+    assert clf.get_params()["classes"] is classes
+    cloned = clone(clf)
+    assert cloned.get_params()["alpha"] == 2 and cloned.decode == "median"
+
+
+def test_grid_search_over_alpha_and_sigma(ordinal_tabular):
+    X, y = ordinal_tabular
+    search = GridSearchCV(
+        KLPenaltyClassifier(max_epochs=4, random_state=0),
+        {"alpha": [0.0, 1.0], "sigma": [1.0, 3.0]},
+        cv=2,
+        scoring="neg_mean_squared_error",
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.criterion_.alpha == search.best_params_["alpha"]
+
+
+def test_cross_val_score_and_pipeline(ordinal_tabular):
+    X, y = ordinal_tabular
+    scores = cross_val_score(
+        KLPenaltyClassifier(**FAST), X, y, scoring="neg_mean_squared_error", cv=3
+    )
+    assert scores.shape == (3,) and (scores <= 0).all()
+    pipe = make_pipeline(StandardScaler(), KLPenaltyClassifier(**FAST)).fit(X, y)
+    assert set(pipe.predict(X)) <= set(AGES)
+
+
+def test_pickle_and_joblib_round_trips_keep_predictions(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    from_pickle = pickle.loads(pickle.dumps(clf))
+    buffer = io.BytesIO()
+    joblib.dump(clf, buffer)
+    buffer.seek(0)
+    from_joblib = joblib.load(buffer)
+    np.testing.assert_array_equal(from_pickle.predict_proba(X), expected)
+    np.testing.assert_array_equal(from_joblib.predict_proba(X), expected)
+
+
+def test_same_random_state_same_model_and_global_rng_untouched(tiny_images):
+    X, y = tiny_images
+    state = torch.get_rng_state()
+    first = KLPenaltyClassifier(max_epochs=2, random_state=3).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), state)
+    second = KLPenaltyClassifier(max_epochs=2, random_state=3).fit(X, y)
+    other = KLPenaltyClassifier(max_epochs=2, random_state=4).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
+
+
+def test_images_get_the_cnn_and_learn(tiny_images):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(max_epochs=15, random_state=0).fit(X[:120], y[:120])
+    assert isinstance(clf.module_, SeedCNN)
+    assert clf.score(X[120:], y[120:]) > 0.6  # chance is 0.25
+
+
+def test_three_dimensional_images_are_one_channel(tiny_images):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(max_epochs=1).fit(X[:, 0], y)
+    assert clf.input_shape_ == (1, 12, 12)
+    assert clf.predict(X[:5, 0]).shape == (5,)
+
+
+def test_module_arguments_can_be_overridden(tiny_images):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(module=SeedCNN, module__hidden_units=16, max_epochs=1)
+    clf.fit(X, y)
+    assert clf.module_.classifier[1].out_features == 16
+    assert clf.module_.classifier[-1].out_features == 4
+
+
+def test_validation_split_and_early_stopping_score_in_label_units(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(
+        max_epochs=30,
+        random_state=0,
+        train_split=ValidSplit(0.25, stratified=True),
+        callbacks=[EarlyStopping(patience=3)],
+    ).fit(X, y)
+    # valid_acc compares predict() (labels) with the held-out labels.
+    assert max(clf.history[:, "valid_acc"]) > 0.5
+    assert len(clf.history) <= 30
+
+
+def test_user_dataset_and_collate_fn_still_work(ordinal_tabular):
+    X, y = ordinal_tabular
+    calls = []
+
+    def collate(samples):
+        calls.append(len(samples))
+        return torch.utils.data.default_collate(samples)
+
+    dataset = torch.utils.data.TensorDataset(
+        torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+    )
+    clf = KLPenaltyClassifier(
+        classes=AGES, max_epochs=2, iterator_train__collate_fn=collate
+    )
+    clf.fit(dataset, None)
+    assert calls and max(calls) <= 64
+    assert set(clf.predict(X)) <= set(AGES)
+
+
+def test_array_dataset_serves_whole_batches():
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    y = np.arange(10) * 10
+    dataset = ArrayDataset(X, y)
+    Xb, yb = dataset.__getitems__([3, 1, 7])
+    np.testing.assert_array_equal(Xb.numpy(), X[[3, 1, 7]])
+    np.testing.assert_array_equal(yb.numpy(), y[[3, 1, 7]])
+    assert torch.equal(dataset[2][0], torch.tensor([4.0, 5.0]))
+
+
+BAD_PARAMS = [
+    ({"alpha": -0.1}, ValueError, "alpha"),
+    ({"alpha": float("nan")}, ValueError, "alpha"),
+    ({"alpha": "1"}, TypeError, "alpha"),
+    ({"sigma": 0.0}, ValueError, "sigma"),
+    ({"sigma": float("inf")}, ValueError, "sigma"),
+    ({"sigma_decay": 0.0}, ValueError, "sigma_decay"),
+    ({"sigma_decay": 1.5}, ValueError, "sigma_decay"),
+    ({"decode": "mode"}, ValueError, "decode"),
+    ({"criterion__alpha": 2.0}, ValueError, "alpha"),
+]
+
+
+@pytest.mark.parametrize("params, error, match", BAD_PARAMS)
+def test_bad_parameters_fail_before_training(ordinal_tabular, params, error, match):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(max_epochs=1, **params)
+    with pytest.raises(error, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "history_") or not clf.history_
+
+
+BAD_DATA = [
+    (lambda X, y: (X, y.astype(str)), TypeError, "numeric labels"),
+    (lambda X, y: (X, np.where(y == 21, np.nan, y)), ValueError, "NaN"),
+    (lambda X, y: (np.where(X > 2, np.nan, X), y), ValueError, "NaN"),
+    (lambda X, y: (X[:10], y), ValueError, "different numbers of samples"),
+    (lambda X, y: (X, np.full_like(y, 40)), ValueError, "single class"),
+    (lambda X, y: (X[:, 0], y), ValueError, "2D"),
+    (lambda X, y: (X.reshape(300, 2, 1, 1, 2), y), ValueError, "4-D"),
+    (lambda X, y: (np.zeros((300, 1, 4, 4)), y), ValueError, "at least 8x8"),
+]
+
+
+@pytest.mark.parametrize("make_bad, error, match", BAD_DATA)
+def test_bad_data_gets_a_clear_error(ordinal_tabular, make_bad, error, match):
+    X, y = make_bad(*ordinal_tabular)
+    with pytest.raises(error, match=match):
+        KLPenaltyClassifier(max_epochs=1).fit(X, y)
+
+
+def test_declared_classes_must_contain_every_label(ordinal_tabular):
+    X, y = ordinal_tabular
+    with pytest.raises(ValueError, match="not in classes"):
+        KLPenaltyClassifier(classes=[21, 22, 25], max_epochs=1).fit(X, y)
+
+
+def test_predict_checks_fitted_state_and_shape(ordinal_tabular, tiny_images):
+    X, y = ordinal_tabular
+    with pytest.raises(NotFittedError):
+        KLPenaltyClassifier().predict(X)
+    clf = KLPenaltyClassifier(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+    images = KLPenaltyClassifier(max_epochs=1).fit(*tiny_images)
+    with pytest.raises(ValueError, match="shape"):
+        images.predict(np.zeros((2, 1, 16, 16), dtype=np.float32))
+
+
+def test_float64_and_dataframe_input(ordinal_tabular):
+    pd = pytest.importorskip("pandas")
+    X, y = ordinal_tabular
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = KLPenaltyClassifier(max_epochs=1).fit(frame, y)
+    assert clf.n_features_in_ == 4
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    assert clf.predict(frame.iloc[:3]).shape == (3,)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X[:3])  # scikit-learn's warning for a nameless array
