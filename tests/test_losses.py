@@ -8,7 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sk_klpenalty.losses import CEKLLoss, ce_kl_loss, gaussian_targets
+from sk_klpenalty.losses import (
+    CEKLLoss,
+    PermutedGaussianKLLoss,
+    UniformSmoothingKLLoss,
+    ce_kl_loss,
+    gaussian_targets,
+    smoothing_for_entropy,
+)
 
 
 def reference_loss(logits, target, alpha, sigma, class_values):
@@ -184,3 +191,52 @@ def test_class_values_must_match_the_number_of_logits():
             sigma=1.0,
             class_values=torch.arange(4.0),
         )
+
+
+def entropy(rows):
+    rows = np.asarray(rows, dtype=np.float64)
+    safe = np.where(rows > 0, rows, 1.0)
+    return -(rows * np.log(safe)).sum(axis=-1)
+
+
+def test_uniform_control_matches_the_gaussian_entropy_without_order():
+    values = torch.tensor([21.0, 22.0, 25.0, 40.0, 60.0, 61.0])
+    control = UniformSmoothingKLLoss(alpha=1.0, sigma=3.0)
+    rows = control.target_distribution(values, torch.arange(6)).numpy()
+    gaussian = gaussian_targets(values, values, 3.0).numpy()
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(entropy(rows), entropy(gaussian).mean(), rtol=1e-4)
+    off_label = rows[0, 1:]
+    np.testing.assert_allclose(off_label, off_label[0])  # neighbours not favoured
+    assert rows[0, 0] == rows.max()
+
+
+@pytest.mark.parametrize("target_entropy", [0.01, 0.7, 2.0, math.log(10) - 1e-3])
+def test_smoothing_for_entropy_inverts_the_entropy(target_entropy):
+    eps = smoothing_for_entropy(target_entropy, 10)
+    row = np.full(10, eps / 10)
+    row[0] += 1 - eps
+    assert entropy(row) == pytest.approx(target_entropy, rel=1e-6)
+
+
+def test_smoothing_for_entropy_limits():
+    assert smoothing_for_entropy(0.0, 5) == 0.0
+    assert smoothing_for_entropy(10.0, 5) == 1.0  # uniform
+
+
+def test_permuted_control_spreads_like_the_gaussian_onto_shuffled_classes():
+    values = torch.arange(12.0)
+    control = PermutedGaussianKLLoss(alpha=1.0, sigma=1.5, seed=3)
+    perm = control.permutation(12).numpy()
+    assert not np.array_equal(perm, np.arange(12))
+    rows = control.target_distribution(values, torch.arange(12)).numpy()
+    gaussian = gaussian_targets(values, values, 1.5).numpy()
+    for k in range(12):
+        np.testing.assert_allclose(
+            np.sort(rows[k]), np.sort(gaussian[perm[k]]), rtol=1e-5
+        )
+    assert rows[0].argmax() == 0  # each class keeps the most mass itself
+    logits, target = torch.randn(8, 12), torch.randint(0, 12, (8,))
+    before = control(logits, target)
+    control.seed = 4  # a new permutation rebuilds the cached table
+    assert not torch.equal(control(logits, target), before)
