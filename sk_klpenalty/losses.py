@@ -9,14 +9,21 @@ where ``v`` holds the numeric value of every class and ``p_sigma(y)`` is the
 discretised Gaussian ``p_k ∝ exp(-(v_k - y)^2 / (2 sigma^2))``.
 
 Because ``KL(p || q) = sum_k p_k log p_k - sum_k p_k log q_k``, the first term
-(the negative entropy of the target) depends only on the true class, so the
-penalty costs one gather and one dot product per sample on top of the
-cross-entropy: O(B*K) time and memory.
+(the negative entropy of the target) depends only on the true class, and the
+whole loss of sample ``i`` is
+
+    -sum_k w_ik log q_ik + alpha * sum_k p_ik log p_ik,   w_i = onehot(t_i) + alpha p_i
+
+one soft-target cross-entropy plus a per-class constant. For fixed ``sigma``
+and class values the rows ``w`` and the constants are a (K, K) table and a
+(K,) vector, computed once and indexed per batch: the penalty costs one gather
+on top of the cross-entropy, O(B*K) time and memory.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -30,9 +37,18 @@ __all__ = [
     "PermutedGaussianKLLoss",
 ]
 
-# Up to this many classes CEKLLoss keeps a (K, K) table of target rows (16 MB
-# at the limit); above it the rows are built per batch, which is O(B*K) too.
+# Up to this many classes CEKLLoss keeps a (K, K) table of target rows and one
+# of soft cross-entropy rows (16 MB each at the limit); above it the rows are
+# built per batch, which is O(B*K) too.
 _MAX_TABLE_CLASSES = 2048
+# ce_kl_loss (the functional form) caches its tables for the default class
+# values 0..K-1, for up to this many classes (4 MB a table) and this many
+# (sigma, alpha, K, device) combinations (least recently used dropped first).
+_MAX_FUNCTIONAL_TABLE_CLASSES = 1024
+_FUNCTIONAL_CACHE_SIZE = 4
+_functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
+    OrderedDict()
+)
 
 
 def _check_sigma(sigma: float) -> float:
@@ -97,16 +113,61 @@ def _negative_entropy(p: torch.Tensor) -> torch.Tensor:
 
 
 def _ce_kl_from_targets(
-    log_q: torch.Tensor,
+    logits: torch.Tensor,
     target: torch.Tensor,
     alpha: float,
     p: torch.Tensor,
     neg_entropy: torch.Tensor,
 ) -> torch.Tensor:
     """Batch mean of CE + alpha*KL given per-sample target rows ``p``."""
-    ce = -log_q.gather(1, target.unsqueeze(1)).squeeze(1)
-    kl = neg_entropy - (p * log_q).sum(dim=1)
-    return (ce + alpha * kl).mean()
+    weights = alpha * p
+    weights.scatter_add_(
+        1, target.unsqueeze(1), torch.ones_like(weights[:, :1])
+    )  # onehot(t) + alpha * p
+    return F.cross_entropy(logits, weights) + alpha * neg_entropy.mean()
+
+
+def _ce_kl_from_table(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    offsets: torch.Tensor,
+) -> torch.Tensor:
+    """Batch mean of CE + alpha*KL from the tables of :func:`_weight_table`."""
+    rows = weights.index_select(0, target)
+    return F.cross_entropy(logits, rows) + offsets.index_select(0, target).mean()
+
+
+def _weight_table(
+    p: torch.Tensor, neg_entropy: torch.Tensor, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Soft cross-entropy targets ``onehot + alpha*p`` and constants, per class.
+
+    The loss of a sample of class ``t`` is
+    ``-sum_k weights[t, k] * log_q_k + offsets[t]``.
+    """
+    weights = alpha * p
+    weights.diagonal().add_(1.0)
+    return weights, alpha * neg_entropy
+
+
+def _functional_table(
+    sigma: float, alpha: float, n_classes: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cached :func:`_weight_table` for the class values ``0..K-1``."""
+    key = (sigma, alpha, n_classes, device)
+    table = _functional_tables.get(key)
+    if table is None:
+        with torch.no_grad():
+            values = torch.arange(n_classes, device=device, dtype=torch.float32)
+            p = gaussian_targets(values, values, sigma)
+            table = _weight_table(p, _negative_entropy(p), alpha)
+        _functional_tables[key] = table
+        while len(_functional_tables) > _FUNCTIONAL_CACHE_SIZE:
+            _functional_tables.popitem(last=False)
+    else:
+        _functional_tables.move_to_end(key)
+    return table
 
 
 def ce_kl_loss(
@@ -139,6 +200,13 @@ def ce_kl_loss(
     -------
     scalar tensor
 
+    Notes
+    -----
+    With the default class values and up to 1024 classes, the (K, K) table of
+    target rows is cached per ``(sigma, alpha, K, device)`` (the last 4
+    combinations), so a call costs one gather on top of the cross-entropy.
+    Otherwise the B target rows are built per call (O(B*K) as well).
+
     Examples
     --------
     >>> import torch
@@ -154,10 +222,14 @@ def ce_kl_loss(
     logits = logits.float()
     if alpha == 0:
         return F.cross_entropy(logits, target)
+    sigma = _check_sigma(sigma)
+    n_classes = logits.shape[1]
+    if class_values is None and n_classes <= _MAX_FUNCTIONAL_TABLE_CLASSES:
+        weights, offsets = _functional_table(sigma, alpha, n_classes, logits.device)
+        return _ce_kl_from_table(logits, target, weights, offsets)
     values = _class_values_or_range(class_values, logits)
     p = gaussian_targets(values, values[target], sigma)
-    log_q = F.log_softmax(logits, dim=1)
-    return _ce_kl_from_targets(log_q, target, alpha, p, _negative_entropy(p))
+    return _ce_kl_from_targets(logits, target, alpha, p, _negative_entropy(p))
 
 
 def _class_values_or_range(
@@ -184,7 +256,8 @@ class CEKLLoss(nn.Module):
     learnable parameters, so the optimizer never has to be re-created.
 
     For up to 2048 classes the target rows for every class are computed once
-    per ``(sigma, class_values)`` and looked up per batch.
+    per ``(sigma, class_values)`` (and combined with the one-hot rows once per
+    ``alpha``) and looked up per batch.
 
     Parameters
     ----------
@@ -220,6 +293,8 @@ class CEKLLoss(nn.Module):
         )
         self._table_key: tuple | None = None
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._weights_key: tuple | None = None
+        self._weights: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         alpha = _check_alpha(self.alpha)
@@ -229,12 +304,22 @@ class CEKLLoss(nn.Module):
         if logits.shape[1] > _MAX_TABLE_CLASSES:
             values = _class_values_or_range(self.class_values, logits)
             p = self.target_distribution(values, target)
-            neg_entropy = _negative_entropy(p)
-        else:
-            p_table, neg_entropy_table = self._target_table(logits)
-            p, neg_entropy = p_table[target], neg_entropy_table[target]
-        log_q = F.log_softmax(logits, dim=1)
-        return _ce_kl_from_targets(log_q, target, alpha, p, neg_entropy)
+            return _ce_kl_from_targets(logits, target, alpha, p, _negative_entropy(p))
+        weights, offsets = self._weight_table(logits, alpha)
+        return _ce_kl_from_table(logits, target, weights, offsets)
+
+    def _weight_table(
+        self, logits: torch.Tensor, alpha: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`_weight_table` of the cached target table, cached per alpha."""
+        table = self._target_table(logits)
+        key = (alpha, table)
+        cached = getattr(self, "_weights_key", None)  # absent in older pickles
+        if cached is None or not (cached[0] == alpha and cached[1] is table):
+            with torch.no_grad():
+                self._weights = _weight_table(*table, alpha)
+            self._weights_key = key
+        return self._weights
 
     def target_distribution(
         self, values: torch.Tensor, index: torch.Tensor
@@ -277,10 +362,11 @@ class CEKLLoss(nn.Module):
             None if values is None else values._version,
         )
         if not _same_key(key, self._table_key):
-            values = _class_values_or_range(values, logits)
-            index = torch.arange(len(values), device=values.device)
-            p = self.target_distribution(values, index)
-            self._table = (p, _negative_entropy(p))
+            with torch.no_grad():
+                values = _class_values_or_range(values, logits)
+                index = torch.arange(len(values), device=values.device)
+                p = self.target_distribution(values, index)
+                self._table = (p, _negative_entropy(p))
             self._table_key = key
         return self._table
 
@@ -289,6 +375,8 @@ class CEKLLoss(nn.Module):
         state = self.__dict__.copy()
         state["_table_key"] = None
         state["_table"] = None
+        state["_weights_key"] = None
+        state["_weights"] = None
         return state
 
     def extra_repr(self) -> str:

@@ -240,3 +240,45 @@ def test_permuted_control_spreads_like_the_gaussian_onto_shuffled_classes():
     before = control(logits, target)
     control.seed = 4  # a new permutation rebuilds the cached table
     assert not torch.equal(control(logits, target), before)
+
+
+# ------------------------------------------- the cached fast paths (bench)
+
+
+def test_functional_cache_matches_the_per_batch_rows_and_stays_small():
+    from sk_klpenalty import losses
+
+    logits, target = torch.randn(64, 30), torch.randint(0, 30, (64,))
+    for sigma in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 1.0):
+        for alpha in (0.5, 2.0):
+            cached = ce_kl_loss(logits, target, alpha=alpha, sigma=sigma)
+            rows = ce_kl_loss(  # explicit class values: rows built per call
+                logits, target, alpha=alpha, sigma=sigma, class_values=torch.arange(30)
+            )
+            expected = reference_loss(logits, target, alpha, sigma, np.arange(30))
+            torch.testing.assert_close(cached, rows)
+            assert cached.item() == pytest.approx(expected, rel=1e-5)
+    assert len(losses._functional_tables) <= losses._FUNCTIONAL_CACHE_SIZE
+
+
+def test_module_follows_alpha_changes_between_batches():
+    logits, target = torch.randn(16, 9), torch.randint(0, 9, (16,))
+    criterion = CEKLLoss(alpha=1.0, sigma=2.0)
+    for alpha in (1.0, 3.0, 0.0, 0.25):
+        criterion.alpha = alpha
+        torch.testing.assert_close(
+            criterion(logits, target),
+            ce_kl_loss(logits, target, alpha=alpha, sigma=2.0),
+        )
+
+
+def test_criterion_pickled_before_the_alpha_cache_still_works():
+    criterion = CEKLLoss(alpha=1.0, sigma=2.0)
+    state = criterion.__getstate__()
+    del state["_weights_key"], state["_weights"]  # as an older version saved it
+    restored = CEKLLoss.__new__(CEKLLoss)
+    restored.__setstate__(state)
+    logits, target = torch.randn(4, 5), torch.tensor([0, 1, 2, 4])
+    torch.testing.assert_close(
+        restored(logits, target), ce_kl_loss(logits, target, alpha=1.0, sigma=2.0)
+    )

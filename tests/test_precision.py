@@ -1,0 +1,200 @@
+"""precision="bf16": autocast, channels_last, fp32 loss, fallback, pickling."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from sk_klpenalty import KLPenaltyClassifier
+from sk_klpenalty import estimator as estimator_module
+from sk_klpenalty.estimator import bf16_supported
+from sk_klpenalty.modules import SeedCNN
+
+FAST = {"max_epochs": 3, "batch_size": 32, "random_state": 0}
+
+
+def fit_recording_warnings(clf, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    return [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+@pytest.fixture
+def force_bf16(monkeypatch):
+    """Pretend the CPU runs bf16 natively (autocast works on any x86, slowly)."""
+    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": True)
+
+
+@pytest.fixture
+def no_bf16(monkeypatch):
+    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": False)
+
+
+def test_bf16_fits_and_predicts_on_this_machine(tiny_images):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(precision="bf16", **FAST)
+    caught = fit_recording_warnings(clf, X, y)
+    bf16_caught = [w for w in caught if "bf16" in str(w.message)]
+    if bf16_supported("cpu"):
+        assert clf.precision_ == "bf16" and not bf16_caught
+    else:  # the single fallback warning, then a plain fp32 model
+        assert clf.precision_ == "fp32" and len(bf16_caught) == 1
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+def test_unsupported_bf16_falls_back_to_fp32_with_one_warning(no_bf16, tiny_images):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(precision="bf16", **FAST)
+    caught = fit_recording_warnings(clf, X, y)
+    assert len(caught) == 1
+    assert "bf16" in str(caught[0].message) and "fp32" in str(caught[0].message)
+    assert caught[0].filename == __file__  # points at the caller's fit
+    assert clf.precision_ == "fp32"
+    conv = clf.module_.features[3]  # 32 input channels: formats differ
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    # Exactly the model precision="fp32" trains.
+    reference = KLPenaltyClassifier(precision="fp32", **FAST).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+    # Resolved once per (re)initialisation: continued training says nothing new.
+    clf.set_params(max_epochs=1)
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        clf.partial_fit(X, y)
+    assert not [w for w in again if issubclass(w.category, UserWarning)]
+
+
+@pytest.mark.parametrize("precision", ["fp16", "BF16", "float32", None, 16])
+def test_invalid_precision_fails_before_training(tiny_images, precision):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(precision=precision, max_epochs=1)
+    with pytest.raises(
+        ValueError, match=r"precision must be one of \('fp32', 'bf16'\)"
+    ):
+        clf.fit(X, y)
+    assert not getattr(clf, "initialized_", False)
+
+
+def test_precision_is_a_plain_parameter():
+    clf = KLPenaltyClassifier(precision="bf16")
+    assert clf.get_params()["precision"] == "bf16"
+    assert clone(clf).precision == "bf16"
+    assert KLPenaltyClassifier().precision == "fp32"
+
+
+def test_bf16_images_run_under_autocast_in_channels_last(force_bf16, tiny_images):
+    X, y = tiny_images
+    seen = []
+
+    def record(module, inputs, output):
+        seen.append(
+            (
+                inputs[0].is_contiguous(memory_format=torch.channels_last),
+                output.dtype,
+            )
+        )
+
+    clf = KLPenaltyClassifier(precision="bf16", **FAST).fit(X, y)
+    assert clf.precision_ == "bf16"
+    conv = clf.module_.features[3]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    clf.module_.features[3].register_forward_hook(record)
+    proba = clf.predict_proba(X[:40])
+    assert seen and all(seen_cl for seen_cl, _ in seen)
+    assert {dtype for _, dtype in seen} == {torch.bfloat16}
+    # The loss side is float32: logits leave infer as float32.
+    logits = clf.infer(torch.as_tensor(X[:8]))
+    assert logits.dtype == torch.float32
+    assert clf.get_loss(logits, y[:8]).dtype == torch.float32
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_bf16_tabular_uses_autocast_without_channels_last(force_bf16, ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(precision="bf16", **FAST).fit(X, y)
+    dtypes = []
+    clf.module_.layers[0].register_forward_hook(
+        lambda module, inputs, output: dtypes.append(output.dtype)
+    )
+    proba = clf.predict_proba(X)
+    assert dtypes == [torch.bfloat16] * len(dtypes) and dtypes
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_initialised_without_input_shape_converts_on_first_image_batch(force_bf16):
+    clf = KLPenaltyClassifier(
+        module=SeedCNN,
+        module__in_channels=1,
+        module__input_size=8,
+        module__n_classes=3,
+        classes=[0, 1, 2],
+        precision="bf16",
+    ).initialize()  # no fit: the input shape is unknown here
+    conv = clf.module_.features[3]
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    clf.train_step((torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 1])))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_bf16_model_pickles_and_loads_with_identical_predictions(
+    force_bf16, tiny_images
+):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(precision="bf16", **FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert loaded.precision_ == "bf16"
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    conv = loaded.module_.features[3]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_bf16_model_loaded_where_bf16_is_unsupported_predicts_in_fp32(
+    monkeypatch, tiny_images
+):
+    X, y = tiny_images
+    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": True)
+    clf = KLPenaltyClassifier(precision="bf16", **FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    data = pickle.dumps(clf)
+    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": False)
+    loaded = pickle.loads(data)
+    proba = loaded.predict_proba(X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba, expected, atol=0.05)  # bf16 vs fp32 rounding
+
+
+@pytest.mark.parametrize(
+    "flags, machine, expected",
+    [
+        ({"fpu", "avx512f", "avx512_bf16"}, "x86_64", True),
+        ({"fpu", "amx_tile", "amx_bf16"}, "x86_64", True),
+        ({"fpu", "avx2", "avx512f"}, "x86_64", False),
+        ({"fp", "asimd", "bf16"}, "aarch64", True),
+        ({"fp", "asimd"}, "aarch64", False),
+    ],
+)
+def test_cpu_bf16_detection_reads_the_cpu_flags(monkeypatch, flags, machine, expected):
+    monkeypatch.setattr(estimator_module, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(estimator_module.platform, "machine", lambda: machine)
+    estimator_module._cpu_supports_bf16.cache_clear()
+    try:
+        assert bf16_supported("cpu") is expected
+        assert bf16_supported(None) is expected
+    finally:
+        estimator_module._cpu_supports_bf16.cache_clear()
+
+
+def test_other_devices_report_no_bf16():
+    assert bf16_supported("meta") is False
+    if not torch.cuda.is_available():
+        assert bf16_supported("cuda") is False
