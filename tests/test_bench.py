@@ -1,0 +1,132 @@
+"""`sk-klpenalty bench`: runs, prints every measurement, writes complete JSON.
+
+No timing assertions: the numbers depend on the machine.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sk_klpenalty import ce_kl_loss
+from sk_klpenalty.bench import Measurement, format_table, seed_style_loss
+from sk_klpenalty.cli import main
+
+MEASUREMENTS = [
+    "loss fwd+bwd: seed per-sample loop (B=256, K=117)",
+    "loss fwd+bwd: ce_kl_loss",
+    "loss fwd+bwd: CEKLLoss",
+    "loss fwd+bwd: F.cross_entropy",
+    "loss speed-up: seed loop / ce_kl_loss",
+    "loss speed-up: seed loop / CEKLLoss",
+    "loss cost: ce_kl_loss / F.cross_entropy",
+    "loss cost: CEKLLoss / F.cross_entropy",
+    "train step (seed CNN, fp32): alpha=0",
+    "train step (seed CNN, fp32): alpha=1",
+    "penalty overhead: step alpha=1 / alpha=0",
+    "penalty overhead from loss timings: 1 + (CEKLLoss - CE) / step",
+    "train throughput (seed CNN): fp32",
+    "train throughput (seed CNN): bf16",
+    "bf16 speed-up: bf16 / fp32 img/s",
+    "fit: bare torch loop",
+    "fit: KLPenaltyClassifier.fit",
+    "estimator overhead: fit / bare loop",
+]
+TARGETS = {
+    "loss speed-up: seed loop / ce_kl_loss": ">= 100",
+    "loss speed-up: seed loop / CEKLLoss": ">= 100",
+    "loss cost: ce_kl_loss / F.cross_entropy": "<= 3",
+    "loss cost: CEKLLoss / F.cross_entropy": "<= 3",
+    "penalty overhead: step alpha=1 / alpha=0": "<= 1.01",
+    "penalty overhead from loss timings: 1 + (CEKLLoss - CE) / step": "<= 1.01",
+    "bf16 speed-up: bf16 / fp32 img/s": ">= 2.5",
+    "estimator overhead: fit / bare loop": "<= 1.10",
+}
+
+
+def test_quick_bench_prints_and_writes_every_measurement(tmp_path, capsys):
+    path = tmp_path / "b.json"
+    assert main(["bench", "--quick", "--repeats", "1", "--json", str(path)]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(path.read_text())
+
+    for key in ("cpu", "cpus", "threads", "torch", "device", "bf16"):
+        assert key in report["machine"], key
+        assert f"{key}:" in printed
+    assert report["quick"] is True and report["sizes"]["repeats"] == 1
+    rows = {row["name"]: row for row in report["measurements"]}
+    assert list(rows) == MEASUREMENTS
+    for name, row in rows.items():
+        assert name in printed
+        assert row["target"] == TARGETS.get(name)
+        not_applicable = name.startswith(("bf16", "train throughput (seed CNN): bf16"))
+        if not row["values"]:  # only bf16 rows, only without bf16 support
+            assert not_applicable and not report["machine"]["bf16"]
+            assert row["median"] is None and row["met"] is None
+            assert "bf16 not supported" in printed
+            continue
+        assert len(row["values"]) == 1
+        assert 0 < row["min"] <= row["median"] <= row["max"]
+        assert all(np.isfinite(row["values"]))
+        if row["target"] is None:
+            assert row["met"] is None
+        else:
+            assert isinstance(row["met"], bool)
+    assert isinstance(report["all_targets_met"], bool)
+    assert "targets met:" in printed
+
+
+def test_seed_style_reference_agrees_with_ce_kl_loss():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(32, 20, generator=generator) * 2
+    target = torch.randint(0, 20, (32,), generator=generator)
+    seed = seed_style_loss(
+        logits, target, alpha=1.0, sigma=3.0, class_values=np.arange(20.0)
+    )
+    ours = ce_kl_loss(logits, target, alpha=1.0, sigma=3.0)
+    assert seed.item() == pytest.approx(ours.item(), rel=1e-4)  # up to p + 1e-8
+
+
+def test_table_marks_targets_and_not_applicable_rows():
+    table = format_table(
+        [
+            Measurement("fast", "x", [1.0, 2.0, 3.0], "<= 3"),
+            Measurement("slow", "x", [4.0], "<= 3"),
+            Measurement("info", "ms", [0.5]),
+            Measurement("bf16", "x", [], ">= 2.5", "bf16 not supported"),
+        ]
+    )
+    lines = table.splitlines()
+    assert lines[0].split() == ["measurement", "median", "min-max", "target", "met"]
+    assert lines[2].split()[-1] == "yes" and "2.000 x" in lines[2]
+    assert "1.000-3.000" in lines[2]
+    assert lines[3].split()[-1] == "no"
+    assert lines[4].endswith("0.500-0.500")  # no target, no verdict
+    assert lines[5].split()[1:3] == ["n/a", "n/a"] and lines[5].endswith("n/a")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--device", "tpu"], "--device must be cpu or cuda"),
+        (["--device", "not a device"], "--device must be cpu or cuda"),
+    ],
+)
+def test_bad_device_is_a_one_line_error(capsys, args, message):
+    assert main(["bench", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_one_line_error(capsys):
+    assert main(["bench", "--device", "cuda"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_repeats_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--repeats", "0"])
+    assert exit_info.value.code == 2
+    assert "--repeats" in capsys.readouterr().err

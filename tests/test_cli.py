@@ -1,0 +1,152 @@
+"""`sk-klpenalty compare` as a user runs it."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sk_klpenalty.cli import main
+
+# Tiny but real: 150 rotated digits, 1 epoch, 2 folds.
+QUICK = [
+    "--max-samples",
+    "150",
+    "--epochs",
+    "1",
+    "--cv",
+    "2",
+    "--repeats",
+    "1",
+    "--quiet",
+]
+
+
+def test_compare_runs_end_to_end_and_writes_the_four_files(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["compare", *QUICK, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| baseline | argmax |" in printed
+    assert "control: permuted order" in printed
+    for name in ("report.md", "results.csv", "summary.json", "plot.png"):
+        assert (out / name).stat().st_size > 0, name
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "utkface:/no/such/folder"], "no such folder"),
+        (["--data", "imagenet"], "--data must be"),
+        (["--sigmas", "0"], "sigma must be"),
+        (["--decodes", "mode"], "decodes must be"),
+        (["--preset", "seed"], "needs --data utkface"),
+        (["--cv", "1"], "--cv must be"),
+    ],
+)
+def test_user_errors_exit_non_zero_with_one_line(tmp_path, capsys, args, message):
+    assert main(["compare", *args, "--out", str(tmp_path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_unparsable_numbers_are_argparse_errors(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--alphas", "one,two"])
+    assert exit_info.value.code == 2
+    assert "--alphas" in capsys.readouterr().err
+
+
+def test_console_module_reports_missing_data_without_traceback(tmp_path):
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sk_klpenalty",
+            "compare",
+            "--data",
+            "utkface:/no/such/folder",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert "no such folder" in run.stderr
+
+
+def test_killed_run_resumes_to_the_same_table(tmp_path):
+    args = [
+        sys.executable,
+        "-m",
+        "sk_klpenalty",
+        "compare",
+        "--max-samples",
+        "120",
+        "--epochs",
+        "2",
+        "--cv",
+        "3",
+        "--repeats",
+        "2",
+        "--no-controls",
+        "--quiet",
+    ]
+    killed, reference = tmp_path / "killed", tmp_path / "reference"
+    results = killed / "results.csv"
+    process = subprocess.Popen(
+        [*args, "--out", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    # Kill once two folds (2 decodes each, plus the header) are on disk.
+    while time.monotonic() < deadline and process.poll() is None:
+        if results.exists() and len(results.read_text().splitlines()) >= 5:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run ended before the kill"
+    kept = _rows(results)
+    assert len(kept) >= 4
+
+    resumed = subprocess.run(
+        [*args, "--out", str(killed), "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    full = subprocess.run(
+        [*args, "--out", str(reference)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert resumed.stdout.split("wrote")[0] == full.stdout.split("wrote")[0]
+    # The folds finished before the kill were kept, not refitted: a refit
+    # would have measured a new fit time.
+    after = _rows(results)
+    assert len(after) == 2 * 2 * 6  # configs x decodes x folds
+    assert all(after[key] == value for key, value in kept.items())
+
+
+def _rows(path):
+    """Fit time of each complete row of folds written for both decodes."""
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("mse_expectation")]
+    folds = [(r["config"], r["repeat"], r["fold"]) for r in rows]
+    return {
+        (*fold, row["decode"]): float(row["fit_seconds"])
+        for fold, row in zip(folds, rows, strict=True)
+        if folds.count(fold) == 2
+    }

@@ -1,0 +1,185 @@
+"""The cross-validated report: structure, statistics, files, resume."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sk_klpenalty import KLPenaltyClassifier
+from sk_klpenalty import compare as compare_module
+from sk_klpenalty.compare import compare_penalty, corrected_resampled_ttest
+from sk_klpenalty.metrics import METRICS
+
+TINY = {"max_epochs": 1, "batch_size": 32}
+
+
+@pytest.fixture(scope="module")
+def small_task(request):
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 5, 90)
+    X = rng.rand(90, 1, 8, 8).astype(np.float32) * 0.3
+    for i, label in enumerate(y):
+        X[i, 0, label + 1] += 0.7
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def result(small_task):
+    X, y = small_task
+    return compare_penalty(
+        X,
+        y,
+        estimator=KLPenaltyClassifier(**TINY),
+        alphas=(0, 1),
+        sigmas=(1.0, 2.0),
+        cv=3,
+        progress=False,
+    )
+
+
+def test_corrected_ttest_matches_a_hand_computation():
+    values = [1.0, 2.0, 3.0, 2.0]
+    out = corrected_resampled_ttest(values, test_train_ratio=0.25)
+    n, mean, var = 4, 2.0, 2.0 / 3.0  # sample variance, ddof=1
+    se = np.sqrt((1 / n + 0.25) * var)
+    t = mean / se
+    assert out["mean"] == mean
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(t, df=3))
+    half = stats.t.ppf(0.975, df=3) * se
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((mean - half, mean + half))
+
+
+def test_corrected_ttest_is_wider_than_the_naive_one():
+    values = np.random.RandomState(0).randn(10) + 0.8
+    naive = stats.ttest_1samp(values, 0.0).pvalue
+    # With no overlap between training sets the correction vanishes.
+    assert corrected_resampled_ttest(values, 0.0)["p_value"] == pytest.approx(naive)
+    assert corrected_resampled_ttest(values, 0.25)["p_value"] > naive
+
+
+def test_every_configuration_fold_and_decode_is_recorded(result):
+    records = result.records
+    configs = set(records["config"])
+    assert configs == {
+        "baseline",
+        "alpha=1 sigma=1",
+        "alpha=1 sigma=2",
+        f"control: uniform smoothing ({result.job['best_penalty']})",
+        f"control: permuted order ({result.job['best_penalty']})",
+    }
+    counts = records.groupby(["config", "decode"]).size()
+    assert (counts == 3).all() and len(counts) == len(configs) * 2
+    assert set(records["fold"]) == {0, 1, 2}
+    assert records[list(METRICS)].notna().all().all()
+
+
+def test_confidence_intervals_contain_the_mean(result):
+    summary = result.summary()
+    finite = summary.dropna(subset=["ci_low"])
+    assert len(finite) > 0
+    assert (finite["ci_low"] <= finite["mean"]).all()
+    assert (finite["mean"] <= finite["ci_high"]).all()
+
+
+def test_comparison_is_paired_by_fold_against_the_baseline(result):
+    records = result.records.set_index(["config", "decode", "repeat", "fold"])
+    records = records.sort_index()
+    row = (
+        result.comparison()
+        .query("config == 'alpha=1 sigma=2' and decode == 'argmax' and metric == 'mse'")
+        .iloc[0]
+    )
+    diff = (
+        records.loc[("alpha=1 sigma=2", "argmax"), "mse"]
+        - records.loc[("baseline", "argmax"), "mse"]
+    )
+    assert row["mean"] == pytest.approx(diff.mean())
+    assert row["n"] == 3
+    assert "baseline" not in set(result.comparison()["config"])
+
+
+def test_best_penalty_has_the_lowest_mean_mse(result):
+    records = result.records.query("kind == 'penalty' and decode == 'argmax'")
+    assert (
+        result.job["best_penalty"] == records.groupby("config")["mse"].mean().idxmin()
+    )
+
+
+def test_markdown_and_saved_files(result, tmp_path):
+    text = result.to_markdown()
+    assert "| baseline | argmax |" in text and "ΔMSE" in text
+    paths = result.save(tmp_path)
+    assert {p.name for p in paths.values()} == {
+        "report.md",
+        "results.csv",
+        "summary.json",
+        "plot.png",
+    }
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    first = summary["comparison"][0]
+    assert {"mean", "ci_low", "ci_high", "p_value"} <= set(first)
+    with open(tmp_path / "results.csv") as f:
+        assert sum(1 for _ in csv.DictReader(f)) == len(result.records)
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_settings_fail_before_any_fit(small_task, monkeypatch):
+    X, y = small_task
+    monkeypatch.setattr(compare_module, "_fit_and_score", _forbidden)
+    for kwargs in (
+        {"alphas": (-1.0,)},
+        {"sigmas": (0.0,)},
+        {"decodes": ("mode",)},
+        {"sigma_decays": (1.5,)},
+        {"resume": True},
+    ):
+        with pytest.raises(ValueError):
+            compare_penalty(X, y, progress=False, **kwargs)
+
+
+def _forbidden(*args, **kwargs):
+    raise AssertionError("no fit should start")
+
+
+def test_results_are_appended_and_resume_skips_finished_folds(
+    small_task, tmp_path, monkeypatch
+):
+    X, y = small_task
+    kwargs = {
+        "estimator": KLPenaltyClassifier(**TINY),
+        "cv": 3,
+        "controls": False,
+        "progress": False,
+        "out_dir": tmp_path,
+    }
+    full = compare_penalty(X, y, **kwargs)
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(full.records)  # header + every record
+    # Simulate a kill after two folds (2 decodes each) plus a half-written row.
+    (tmp_path / "results.csv").write_text("\n".join(lines[:5]) + "\n" + lines[5][:9])
+    fits = []
+    original = compare_module._fit_and_score
+    monkeypatch.setattr(
+        compare_module,
+        "_fit_and_score",
+        lambda *a, **k: fits.append(a[1].name) or original(*a, **k),
+    )
+    resumed = compare_penalty(X, y, resume=True, **kwargs)
+    assert len(fits) == 6 - 2
+    assert resumed.to_markdown() == full.to_markdown()
+
+
+def test_resume_refuses_a_different_job(small_task, tmp_path):
+    X, y = small_task
+    kwargs = {
+        "estimator": KLPenaltyClassifier(**TINY),
+        "cv": 2,
+        "controls": False,
+        "progress": False,
+        "out_dir": tmp_path,
+    }
+    compare_penalty(X, y, **kwargs)
+    with pytest.raises(ValueError, match="different job"):
+        compare_penalty(X, y, sigmas=(3.0,), resume=True, **kwargs)
