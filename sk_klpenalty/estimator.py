@@ -19,13 +19,14 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from numbers import Integral, Real
+from types import MappingProxyType
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import DataLoader, Dataset
@@ -39,11 +40,22 @@ __all__ = [
     "PenaltySchedule",
     "ArrayDataset",
     "DECODES",
+    "EXPECTED_FAILED_CHECKS",
     "PRECISIONS",
     "bf16_supported",
 ]
 
 DECODES = ("argmax", "mean", "median")
+#: scikit-learn estimator checks that cannot apply to a classifier of ordered
+#: numeric labels, with the reason; pass to ``parametrize_with_checks(...,
+#: expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)``.
+EXPECTED_FAILED_CHECKS = {
+    "check_classifiers_classes": "string labels are refused: the penalty needs "
+    "numeric label values to measure distances between classes",
+    "check_classifiers_regression_target": "float labels are valid ordered "
+    "classes (e.g. grade 2.5), so a 'continuous' target is not refused",
+}
+_SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 PRECISIONS = ("fp32", "bf16")
 _LOW_PRECISION = (torch.bfloat16, torch.float16)
 _PENALTY_PARAMS = ("alpha", "sigma", "class_values")
@@ -90,8 +102,8 @@ class ArrayDataset(Dataset):
     """
 
     def __init__(self, X, y=None) -> None:
-        self.X = torch.as_tensor(X)
-        self.y = None if y is None else torch.as_tensor(y)
+        self.X = _shared_tensor(X)
+        self.y = None if y is None else _shared_tensor(y)
         if self.y is not None and len(self.y) != len(self.X):
             raise ValueError(
                 f"X and y have different lengths: {len(self.X)} and {len(self.y)}."
@@ -108,6 +120,18 @@ class ArrayDataset(Dataset):
         index = torch.as_tensor(indices, dtype=torch.long)
         y = torch.zeros(len(index)) if self.y is None else self.y[index]
         return _Batch((self.X[index], y))
+
+
+def _shared_tensor(array) -> torch.Tensor:
+    """A tensor sharing the array's memory, read-only arrays included.
+
+    joblib hands workers large arrays as read-only memory maps; the dataset
+    only ever reads them, so torch's warning about non-writable arrays does
+    not apply and copying them would double the memory.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not")
+        return torch.as_tensor(array)
 
 
 class _BatchAwareCollate:
@@ -271,6 +295,9 @@ class KLPenaltyClassifier(NeuralNetClassifier):
         the device has no native bf16 support (see :func:`bf16_supported`),
         ``fit`` trains in fp32 instead and says so in one ``UserWarning``;
         ``precision_`` records what was used.
+    progress : bool, default=False
+        Show a tqdm progress bar over the batches of every epoch (skorch's
+        :class:`~skorch.callbacks.ProgressBar`), for long fits.
     verbose : int, default=0
         1 prints skorch's epoch table.
     **kwargs
@@ -330,6 +357,7 @@ class KLPenaltyClassifier(NeuralNetClassifier):
         train_split=None,
         dataset=ArrayDataset,
         precision: str = "fp32",
+        progress: bool = False,
         verbose: int = 0,
         **kwargs,
     ) -> None:
@@ -352,6 +380,23 @@ class KLPenaltyClassifier(NeuralNetClassifier):
         self.decode = decode
         self.random_state = random_state
         self.precision = precision
+        self.progress = progress
+        # scikit-learn: __init__ stores parameters only. skorch's bookkeeping
+        # attributes fall back to the class-level defaults until initialize().
+        for name, default in _SKORCH_INIT_STATE.items():
+            value = vars(self).get(name)
+            if type(value) is type(default) and value == default:
+                del self.__dict__[name]
+
+    # Class-level defaults of what skorch sets in __init__ (see above).
+    initialized_ = False
+    history_ = None
+    virtual_params_ = MappingProxyType({})
+
+    def _get_param_names(self):
+        # skorch lists every instance attribute not ending in "_", which
+        # includes its private _params_to_validate; that is no parameter.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
 
     # ------------------------------------------------------------------ fit
 
@@ -399,6 +444,8 @@ class KLPenaltyClassifier(NeuralNetClassifier):
         _check_real(self.sigma_decay, "sigma_decay", low=0.0, high=1.0)
         _check_decode(self.decode)
         _check_precision(self.precision)
+        if not isinstance(self.progress, bool | Integral):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         if self.random_state is not None:
             check_random_state(self.random_state)  # raises for invalid values
 
@@ -411,7 +458,10 @@ class KLPenaltyClassifier(NeuralNetClassifier):
                 self.classes_inferred_ = self._resolve_classes(labels, classes)
             return X, labels
         if y is None:
-            raise ValueError("y is required: pass the labels as fit(X, y).")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None: pass the labels as fit(X, y)."
+            )
         X = self._validate_X(X, reset=reset)
         labels = _check_labels(y)
         if len(labels) != len(X):
@@ -464,7 +514,7 @@ class KLPenaltyClassifier(NeuralNetClassifier):
                 _check_labels_known(labels, resolved, "classes")
         if len(resolved) < 2:
             raise ValueError(
-                f"y has a single class ({resolved[0]!r}); a classifier needs at "
+                f"y has only one class ({resolved[0]!r}); a classifier needs at "
                 "least 2 classes. Pass classes= to declare the others."
             )
         return resolved
@@ -561,11 +611,12 @@ class KLPenaltyClassifier(NeuralNetClassifier):
 
     @property
     def _default_callbacks(self):
-        return [
-            *super()._default_callbacks[:-1],
-            ("penalty_schedule", PenaltySchedule()),
-            super()._default_callbacks[-1],  # print_log stays last
-        ]
+        *scoring, print_log = super()._default_callbacks
+        callbacks = [*scoring, ("penalty_schedule", PenaltySchedule())]
+        # Validated in fit; here (also reached from set_params) never raise.
+        if isinstance(self.progress, bool | Integral) and self.progress:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return [*callbacks, print_log]  # print_log stays last
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
@@ -862,10 +913,11 @@ def _check_labels(y) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}.")
     if y.dtype.kind not in "biuf":
-        raise TypeError(
-            "y must hold numeric labels (ints or floats): the penalty measures "
-            f"distances between label values. Got dtype {y.dtype}; map ordered "
-            "categories to numbers first (e.g. 'low'/'mid'/'high' -> 0/1/2)."
+        raise ValueError(
+            f"Unknown label type: y has dtype {y.dtype}, but must hold numeric "
+            "labels (ints or floats): the penalty measures distances between "
+            "label values. Map ordered categories to numbers first (e.g. "
+            "'low'/'mid'/'high' -> 0/1/2)."
         )
     if y.dtype.kind == "b":
         return y.astype(np.int64)

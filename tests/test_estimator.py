@@ -246,11 +246,16 @@ def test_bad_parameters_fail_before_training(ordinal_tabular, params, error, mat
 
 
 BAD_DATA = [
-    (lambda X, y: (X, y.astype(str)), TypeError, "numeric labels"),
+    (lambda X, y: (X, y.astype(str)), ValueError, "numeric labels"),
+    (lambda X, y: (X, y.astype(object)), ValueError, "Unknown label type"),
+    (lambda X, y: (X, np.stack([y, y], axis=1)), ValueError, "1-D"),
     (lambda X, y: (X, np.where(y == 21, np.nan, y)), ValueError, "NaN"),
     (lambda X, y: (np.where(X > 2, np.nan, X), y), ValueError, "NaN"),
     (lambda X, y: (X[:10], y), ValueError, "different numbers of samples"),
-    (lambda X, y: (X, np.full_like(y, 40)), ValueError, "single class"),
+    (lambda X, y: (X, np.full_like(y, 40)), ValueError, "only one class"),
+    (lambda X, y: (np.where(X > 2, np.inf, X), y), ValueError, "infinity"),
+    (lambda X, y: (X[:0], y[:0]), ValueError, "0 sample"),
+    (lambda X, y: (X, None), ValueError, "requires y"),
     (lambda X, y: (X[:, 0], y), ValueError, "2D"),
     (lambda X, y: (X.reshape(300, 2, 1, 1, 2), y), ValueError, "4-D"),
     (lambda X, y: (np.zeros((300, 1, 4, 4)), y), ValueError, "at least 8x8"),
@@ -292,3 +297,31 @@ def test_float64_and_dataframe_input(ordinal_tabular):
     assert clf.predict(frame.iloc[:3]).shape == (3,)
     with pytest.warns(UserWarning, match="feature names"):
         clf.predict(X[:3])  # scikit-learn's warning for a nameless array
+
+
+def test_progress_bar_is_opt_in(ordinal_tabular, capsys):
+    X, y = ordinal_tabular
+    KLPenaltyClassifier(max_epochs=1).fit(X, y)
+    assert capsys.readouterr().err == ""
+    clf = KLPenaltyClassifier(max_epochs=2, progress=True).fit(X, y)
+    assert "progress_bar" in dict(clf.callbacks_)
+    err = capsys.readouterr().err
+    n_batches = -(-len(X) // 64)
+    assert f"0/{n_batches}" in err and "it/s" in err  # tqdm's bar over batches
+
+
+def test_keyboard_interrupt_keeps_the_last_completed_epoch(ordinal_tabular):
+    from skorch.callbacks import Callback
+
+    class InterruptAtThirdEpoch(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 3:
+                raise KeyboardInterrupt
+
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(
+        max_epochs=10, random_state=0, callbacks=[InterruptAtThirdEpoch()]
+    ).fit(X, y)
+    # skorch stops cleanly: two finished epochs, a usable model.
+    assert len([row for row in clf.history if "train_loss" in row]) == 2
+    assert set(clf.predict(X)) <= set(AGES)
