@@ -5,7 +5,7 @@ that ships with scikit-learn) is rotated, in 24 angle bins: an ordinal task.
 We train the seed CNN with plain cross-entropy (alpha=0) and with the KL
 penalty (alpha=1, sigma=2 bins) on the same split and compare them.
 
-Run:  python examples/quickstart.py      (about 45 s on 2 CPU cores)
+Run:  python examples/quickstart.py      (about a minute on 2 CPU cores)
 """
 
 import time

@@ -145,7 +145,13 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--cv", type=int, default=5, help="folds (default 5)")
     run.add_argument("--repeats", type=int, default=2, help="repeats (default 2)")
-    run.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
+    run.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="parallel fits through joblib (default -1: one per core, each with "
+        "cores/n-jobs torch threads)",
+    )
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument(
         "--out",

@@ -750,7 +750,15 @@ class CompareResult:
             ax.set_xticklabels(
                 [_short(c) for c in configs], rotation=30, ha="right", fontsize=8
             )
-        axes[0, 0].legend(title="decode (dashed: baseline)", fontsize=8)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        figure.legend(
+            handles,
+            labels,
+            title="decode (dashed line: baseline)",
+            loc="outside lower center",
+            ncols=len(labels),
+            fontsize=8,
+        )
         if path is not None:
             figure.savefig(path, dpi=110)
         return figure
