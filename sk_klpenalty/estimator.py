@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import math
 import platform
 import warnings
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, column_or_1d, validate_data
-from skorch import NeuralNetClassifier
+from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import Callback, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
@@ -55,6 +56,11 @@ EXPECTED_FAILED_CHECKS = {
     "check_classifiers_regression_target": "float labels are valid ordered "
     "classes (e.g. grade 2.5), so a 'continuous' target is not refused",
 }
+# Newer skorch (1.4) routes scikit-learn metadata and needs to know which public
+# method (fit or partial_fit) started training; older versions do not.
+_SKORCH_ROUTES_METADATA = "_routing_method" in inspect.signature(
+    NeuralNet.fit_loop
+).parameters
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 PRECISIONS = ("fp32", "bf16")
 _LOW_PRECISION = (torch.bfloat16, torch.float16)
@@ -418,7 +424,9 @@ class KLPenaltyClassifier(NeuralNetClassifier):
         self
         """
         fresh = not self.warm_start or not self.initialized_
-        return self._train(X, y, fresh=fresh, _routing_method="fit", **fit_params)
+        if _SKORCH_ROUTES_METADATA:  # tell skorch this is fit, not partial_fit
+            fit_params["_routing_method"] = "fit"
+        return self._train(X, y, fresh=fresh, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
