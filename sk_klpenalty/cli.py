@@ -7,8 +7,11 @@ stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 
 from . import __version__
 
@@ -150,7 +153,22 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=-1,
         help="parallel fits through joblib (default -1: one per core, each with "
-        "cores/n-jobs torch threads)",
+        "cores/n-jobs torch threads; not used with --scheduler/--dask-local)",
+    )
+    cluster = run.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on the dask.distributed cluster of this scheduler, "
+        "e.g. tcp://10.0.0.5:8786, through joblib's dask backend (needs "
+        "sk_klpenalty[dask]); every worker thread runs fits",
+    )
+    cluster.add_argument(
+        "--dask-local",
+        type=int,
+        metavar="N",
+        help="start a local dask cluster of N one-thread worker processes on "
+        "127.0.0.1, run the fits on it and close it (needs sk_klpenalty[dask])",
     )
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument(
@@ -245,6 +263,7 @@ def run_compare(args: argparse.Namespace) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.cv < 2:
         raise UserError(f"--cv must be >= 2 folds, got {args.cv}")
+    _import_distributed(args)  # fail before loading the data
     with warnings.catch_warnings():
         # The loader's own summary of skipped files is worth showing once.
         warnings.simplefilter("default")
@@ -260,27 +279,152 @@ def run_compare(args: argparse.Namespace) -> int:
     cv = RepeatedStratifiedKFold(
         n_splits=args.cv, n_repeats=args.repeats, random_state=args.random_state
     )
-    try:
-        result = compare_penalty(
-            X,
-            y,
-            estimator=estimator,
-            alphas=settings["alphas"],
-            sigmas=settings["sigmas"],
-            sigma_decays=settings["sigma_decays"],
-            decodes=settings["decodes"],
-            within=args.within,
-            cv=cv,
-            controls=not args.no_controls,
-            n_jobs=args.n_jobs,
-            random_state=args.random_state,
-            progress=not args.quiet,
-            out_dir=args.out,
-            resume=args.resume,
-        )
-    except (ValueError, TypeError) as error:
-        raise UserError(str(error)) from None
+    # On dask every worker thread runs fits; n_jobs=1 would run them here.
+    on_dask = args.scheduler is not None or args.dask_local is not None
+    with _fits_backend(args):
+        try:
+            result = compare_penalty(
+                X,
+                y,
+                estimator=estimator,
+                alphas=settings["alphas"],
+                sigmas=settings["sigmas"],
+                sigma_decays=settings["sigma_decays"],
+                decodes=settings["decodes"],
+                within=args.within,
+                cv=cv,
+                controls=not args.no_controls,
+                n_jobs=-1 if on_dask else args.n_jobs,
+                random_state=args.random_state,
+                progress=not args.quiet,
+                out_dir=args.out,
+                resume=args.resume,
+            )
+        except (ValueError, TypeError) as error:
+            raise UserError(str(error)) from None
     print(result.to_markdown())
     paths = result.save(args.out)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
+
+
+TRIM_SETTING = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+DASK_MISSING = (
+    'needs dask.distributed, which is not installed: pip install "sk_klpenalty[dask]"'
+)
+
+
+@contextmanager
+def _fits_backend(args: argparse.Namespace) -> Iterator[None]:
+    """Where the fits run: joblib's default, or a dask cluster (``--scheduler``,
+    ``--dask-local``) through ``joblib.parallel_config(backend="dask")``."""
+    if args.scheduler is None and args.dask_local is None:
+        yield
+        return
+    distributed = _import_distributed(args)
+    import dask
+    import joblib
+
+    with ExitStack() as stack:
+        if args.dask_local is not None:
+            # The nanny sets OMP_NUM_THREADS etc. in this process's environment
+            # before it starts a worker; put the environment back afterwards.
+            stack.callback(_restore_environ, dict(os.environ))
+            # dask's nanny sets MALLOC_TRIM_THRESHOLD_, which disables glibc's
+            # adaptive mmap threshold: torch training then runs about 2x slower.
+            stack.enter_context(dask.config.set({TRIM_SETTING: None}))
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=args.dask_local,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # Its HTTP server (health, metrics) on a free loopback port.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    silence_logs=logging.ERROR,
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(distributed.Client(args.scheduler))
+            except (OSError, TimeoutError, ValueError, TypeError) as error:
+                reason = str(error).strip().splitlines()[0] if str(error) else ""
+                raise UserError(
+                    f"--scheduler: cannot connect to {args.scheduler!r}: "
+                    f"{reason or type(error).__name__}"
+                ) from None
+        _check_workers(client, args.scheduler)
+        stack.enter_context(joblib.parallel_config(backend="dask"))
+        yield
+
+
+def _import_distributed(args: argparse.Namespace):
+    """``distributed`` for ``--scheduler``/``--dask-local``; ``None`` without them."""
+    if args.scheduler is None and args.dask_local is None:
+        return None
+    option = "--scheduler" if args.scheduler is not None else "--dask-local"
+    if args.dask_local is not None and args.dask_local < 2:
+        # joblib runs the tasks of a one-thread cluster in this process.
+        raise UserError(f"--dask-local must be >= 2 workers, got {args.dask_local}")
+    try:
+        import distributed
+    except ImportError:
+        raise UserError(f"{option} {DASK_MISSING}") from None
+    return distributed
+
+
+def _check_workers(client, address: str | None, timeout: float = 30.0) -> None:
+    """Wait for a first worker; note settings that make the fits slow or local."""
+    if not client.nthreads():
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise UserError(
+                f"--scheduler: no dask worker joined {address} within {timeout:g} "
+                f"s; start some with: dask worker {address} --nthreads 1 "
+                "--nworkers N"
+            ) from None
+    threads = client.nthreads().values()
+    if sum(threads) == 1:
+        _note(
+            "the dask cluster has 1 worker thread, so joblib runs the fits in "
+            "this process; start 2 or more to use it."
+        )
+    try:
+        trimmed = any(client.run(_malloc_trim_threshold).values())
+    except ImportError as error:
+        raise UserError(
+            f"the dask workers cannot import sk_klpenalty ({error}); install the "
+            "same sk_klpenalty, torch and skorch where they run"
+        ) from None
+    if trimmed:
+        _note(
+            "dask workers run with MALLOC_TRIM_THRESHOLD_ set (dask's default), "
+            "which makes torch training up to 2x slower; start them with "
+            'DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON=\'{"MALLOC_TRIM_THRESHOLD_"'
+            ": None}'."
+        )
+    if max(threads, default=1) > 1:
+        _note(
+            "some dask workers have several threads: their concurrent fits share "
+            "torch's random generator, so seeded results are not reproducible; "
+            "start workers with --nthreads 1 (and --nworkers N)."
+        )
+
+
+def _malloc_trim_threshold() -> str | None:
+    """Runs on each dask worker."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def _note(message: str) -> None:
+    print(f"sk-klpenalty compare: note: {message}", file=sys.stderr)
+
+
+def _restore_environ(saved: dict[str, str]) -> None:
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    os.environ.update(saved)

@@ -17,7 +17,7 @@ import csv
 import json
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,14 +188,21 @@ def _fit_and_score(
     """One fit; one record per decode. Runs in a joblib worker."""
     import torch
 
+    n_threads = _task_threads(n_threads)
+    previous = torch.get_num_threads()
     if n_threads:
         torch.set_num_threads(n_threads)
-    model = clone(estimator).set_params(**config.params, random_state=seed)
-    start = time.perf_counter()
-    model.fit(_safe_indexing(X, train), y[train])
-    fit_seconds = time.perf_counter() - start
-    # One forward pass serves every decode: decoding is a function of proba.
-    proba = model.predict_proba(_safe_indexing(X, test))
+    try:
+        model = clone(estimator).set_params(**config.params, random_state=seed)
+        start = time.perf_counter()
+        model.fit(_safe_indexing(X, train), y[train])
+        fit_seconds = time.perf_counter() - start
+        # One forward pass serves every decode: decoding is a function of proba.
+        proba = model.predict_proba(_safe_indexing(X, test))
+    finally:
+        # Worker threads are reused (dask, threading backend): leave them as found.
+        if n_threads:
+            torch.set_num_threads(previous)
     expected = _expectation(proba, model.classes_)
     records = []
     for decode in decodes:
@@ -274,8 +281,15 @@ def compare_penalty(
         the first decode): uniform label smoothing of the same entropy, and
         the Gaussian over a randomly permuted class order.
     n_jobs : int, optional
-        Parallel fits through joblib (any joblib backend, e.g. dask). With
-        several local workers each gets ``cores // n_jobs`` torch threads.
+        Parallel fits through joblib, with the backend that
+        :func:`joblib.parallel_config` selects: loky processes by default, or
+        e.g. ``backend="dask"`` to run them on a ``dask.distributed`` cluster
+        (every worker thread runs fits, for any ``n_jobs`` but 1). Torch
+        threads per fit: ``cores // n_jobs`` with local workers; on a dask
+        worker, ``cores // nthreads`` of that worker, capped by its
+        ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` (1 under dask's nanny
+        unless set where the worker was started). joblib runs the fits in this
+        process when a dask cluster has a single thread, or with ``n_jobs=1``.
     random_state : int, default=0
         Seeds the folds, the per-fold model seeds and the permuted control.
     progress : bool, default=True
@@ -341,23 +355,26 @@ def compare_penalty(
                 for i, (train, test) in enumerate(splits)
                 if (config.name, *split_ids[i]) not in done
             ]
-            from joblib import Parallel, delayed
+            from joblib import delayed
 
-            fits = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_fit_and_score)(
-                    estimator,
-                    config,
-                    X,
-                    y,
-                    train,
-                    test,
-                    split,
-                    decodes,
-                    within,
-                    _fold_seed(random_state, *split),
-                    n_threads,
-                )
-                for config, split, train, test in tasks
+            fits = _parallel_unordered(
+                n_jobs,
+                (
+                    delayed(_fit_and_score)(
+                        estimator,
+                        config,
+                        X,
+                        y,
+                        train,
+                        test,
+                        split,
+                        decodes,
+                        within,
+                        _fold_seed(random_state, *split),
+                        n_threads,
+                    )
+                    for config, split, train, test in tasks
+                ),
             )
             for fold_records in fits:
                 store.append(fold_records)
@@ -397,15 +414,88 @@ def _resolve_cv(cv, random_state: int):
     return check_cv(cv, classifier=True)
 
 
-def _threads_per_worker(n_jobs) -> int | None:
-    import os
+def _parallel_unordered(n_jobs: int | None, calls: Iterable) -> Iterator:
+    """Run joblib ``delayed`` calls, yielding each result as soon as it can.
 
-    from joblib import effective_n_jobs
+    Backends that stream results (loky, threading, dask) yield them in
+    completion order. Backends that cannot (``return_as`` unsupported, e.g.
+    joblib's ``multiprocessing`` backend) run the calls in chunks of one call
+    per worker, each chunk yielded when it is done, so the caller still sees
+    results long before the end.
+    """
+    from joblib import Parallel, effective_n_jobs
+
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError as error:
+        if "return_as" not in str(error):
+            raise
+    else:
+        yield from parallel(calls)
+        return
+    calls = list(calls)
+    chunk = max(1, effective_n_jobs(n_jobs))
+    with Parallel(n_jobs=n_jobs) as parallel:
+        for start in range(0, len(calls), chunk):
+            yield from parallel(calls[start : start + chunk])
+
+
+def _threads_per_worker(n_jobs: int | None) -> int | None:
+    """Torch threads per fit for local joblib workers (``None``: leave alone).
+
+    ``cores // workers``, as joblib does for the OpenMP/BLAS pools of its loky
+    workers. On a dask worker :func:`_task_threads` replaces it, since
+    ``effective_n_jobs`` then counts the cluster's threads, not local workers.
+    """
+    from joblib import cpu_count, effective_n_jobs
 
     workers = effective_n_jobs(n_jobs)
     if workers <= 1:
         return None  # in-process: leave torch's setting alone
-    return max(1, (os.cpu_count() or 1) // workers)
+    return max(1, cpu_count() // workers)
+
+
+def _task_threads(local_threads: int | None) -> int | None:
+    """Torch threads for the fit running now, in whatever worker runs it.
+
+    On a dask worker: ``cores // nthreads`` of that worker (it runs up to
+    ``nthreads`` fits at once), capped by the thread count its environment
+    gives torch (``MKL_NUM_THREADS``, else ``OMP_NUM_THREADS``; dask's nanny
+    sets both to 1 unless the shell that started the worker set them), so 1
+    thread per fit by default. Anywhere else: ``local_threads``.
+    """
+    worker = _dask_worker()
+    if worker is None:
+        return local_threads
+    import os
+
+    from joblib import cpu_count
+
+    state = getattr(worker, "state", worker)
+    slots = max(1, int(getattr(state, "nthreads", 1) or 1))
+    threads = max(1, cpu_count() // slots)
+    for variable in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):  # torch's precedence
+        try:
+            limit = int(os.environ.get(variable, ""))
+        except ValueError:
+            continue  # unset or not a number
+        if limit > 0:
+            return min(threads, limit)
+    return threads
+
+
+def _dask_worker():
+    """The ``distributed`` worker running the current task, or ``None``."""
+    import sys
+
+    if "distributed" not in sys.modules:  # never import dask just to look
+        return None
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
 
 
 def _record_key(record: dict) -> tuple:

@@ -16,6 +16,7 @@ import functools
 import inspect
 import math
 import platform
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,13 +57,14 @@ EXPECTED_FAILED_CHECKS = {
     "check_classifiers_regression_target": "float labels are valid ordered "
     "classes (e.g. grade 2.5), so a 'continuous' target is not refused",
 }
-# Newer skorch (1.4) routes scikit-learn metadata and needs to know which public
+# skorch 1.4 routes scikit-learn metadata and needs to know which public
 # method (fit or partial_fit) started training; older versions do not.
-_SKORCH_ROUTES_METADATA = "_routing_method" in inspect.signature(
-    NeuralNet.fit_loop
-).parameters
+_SKORCH_ROUTES_METADATA = (
+    "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
+)
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 PRECISIONS = ("fp32", "bf16")
+_SEEDED_FITS = threading.RLock()
 _LOW_PRECISION = (torch.bfloat16, torch.float16)
 _PENALTY_PARAMS = ("alpha", "sigma", "class_values")
 
@@ -556,7 +558,10 @@ class KLPenaltyClassifier(NeuralNetClassifier):
         if device.type == "cuda" and torch.cuda.is_available():
             cuda_devices = [device.index or 0]
         # fork_rng restores the global RNG afterwards: seeding is local to fit.
-        with torch.random.fork_rng(devices=cuda_devices):
+        # torch has one global RNG per process: serialise seeded fits that
+        # share a process (threading backend, multi-threaded dask workers) so
+        # each stays reproducible.
+        with _SEEDED_FITS, torch.random.fork_rng(devices=cuda_devices):
             # Offset continued training so it does not replay the first shuffles.
             torch.manual_seed((seed + epochs_done) % 2**63)
             yield
