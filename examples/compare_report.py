@@ -4,7 +4,7 @@ Fits cross-entropy (alpha=0), the penalty at two sigmas and the two controls
 on the same repeated stratified folds of the rotated-digits task, prints the
 report and writes report.md, results.csv, summary.json and plot.png.
 
-Run:  python examples/compare_report.py [OUT_DIR]   (about 2 minutes on 2 CPU cores)
+Run:  python examples/compare_report.py [OUT_DIR]   (about 40 s on 2 CPU cores)
 """
 
 import sys

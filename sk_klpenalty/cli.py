@@ -334,18 +334,7 @@ def _fits_backend(args: argparse.Namespace) -> Iterator[None]:
             # adaptive mmap threshold: torch training then runs about 2x slower.
             stack.enter_context(dask.config.set({TRIM_SETTING: None}))
             os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-            cluster = stack.enter_context(
-                distributed.LocalCluster(
-                    n_workers=args.dask_local,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # Its HTTP server (health, metrics) on a free loopback port.
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    silence_logs=logging.ERROR,
-                )
-            )
+            cluster = stack.enter_context(loopback_cluster(args.dask_local))
             client = stack.enter_context(distributed.Client(cluster))
         else:
             try:
@@ -359,6 +348,22 @@ def _fits_backend(args: argparse.Namespace) -> Iterator[None]:
         _check_workers(client, args.scheduler)
         stack.enter_context(joblib.parallel_config(backend="dask"))
         yield
+
+
+def loopback_cluster(n_workers: int):
+    """A ``LocalCluster`` of one-thread worker processes, on 127.0.0.1 only."""
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        # Its HTTP server (health, metrics) on a free loopback port.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
 
 
 def _import_distributed(args: argparse.Namespace):

@@ -6,7 +6,6 @@ that uses the thread count the workers used.
 """
 
 import csv
-import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from joblib._parallel_backends import LokyBackend
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from sk_klpenalty import KLPenaltyClassifier, load_rotated_digits
-from sk_klpenalty.cli import main
+from sk_klpenalty.cli import loopback_cluster, main
 from sk_klpenalty.compare import _task_threads, compare_penalty
 
 # What joblib gives each of 2 loky workers, and what compare_penalty sets.
@@ -40,16 +39,7 @@ def dask_client():
     distributed = pytest.importorskip("distributed")
     saved = dict(os.environ)  # the nanny sets OMP_NUM_THREADS etc. here
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # Its HTTP server (health, metrics) on a free port: no clash warning.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        ) as cluster,
+        loopback_cluster(n_workers=2) as cluster,
         distributed.Client(cluster) as client,
     ):
         yield client
