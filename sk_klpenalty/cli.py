@@ -414,9 +414,9 @@ def _check_workers(client, address: str | None, timeout: float = 30.0) -> None:
         )
     if max(threads, default=1) > 1:
         _note(
-            "some dask workers have several threads: their concurrent fits share "
-            "torch's random generator, so seeded results are not reproducible; "
-            "start workers with --nthreads 1 (and --nworkers N)."
+            "some dask workers have several threads, but seeded fits in one "
+            "process run one at a time (torch has one random generator per "
+            "process); start workers with --nthreads 1 --nworkers N instead."
         )
 
 
