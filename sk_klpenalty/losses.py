@@ -37,15 +37,19 @@ __all__ = [
     "PermutedGaussianKLLoss",
 ]
 
-# Up to this many classes CEKLLoss keeps a (K, K) table of target rows and one
-# of soft cross-entropy rows (16 MB each at the limit); above it the rows are
-# built per batch, which is O(B*K) too.
+# Up to this many classes CEKLLoss keeps a (K, K) table of target rows, and
+# one of soft cross-entropy rows per batch size (a training run sees two or
+# three: the full batch and the last ones), up to _MAX_BATCH_SIZES of them;
+# 16 MB a table at the limit. Above it the rows are built per batch, which is
+# O(B*K) too.
 _MAX_TABLE_CLASSES = 2048
+_MAX_BATCH_SIZES = 4
 # ce_kl_loss (the functional form) caches its tables for the default class
 # values 0..K-1, for up to this many classes (4 MB a table) and this many
-# (sigma, alpha, K, device) combinations (least recently used dropped first).
+# (sigma, alpha, K, batch size, device) combinations (least recently used
+# dropped first).
 _MAX_FUNCTIONAL_TABLE_CLASSES = 1024
-_FUNCTIONAL_CACHE_SIZE = 4
+_FUNCTIONAL_CACHE_SIZE = 8
 _functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
     OrderedDict()
 )
@@ -133,35 +137,44 @@ def _ce_kl_from_table(
     weights: torch.Tensor,
     offsets: torch.Tensor,
 ) -> torch.Tensor:
-    """Batch mean of CE + alpha*KL from the tables of :func:`_weight_table`."""
+    """Batch mean of CE + alpha*KL from the tables of :func:`_weight_table`.
+
+    The tables are already scaled for this batch size, so the loss is one
+    product and two sums: on the CPU each extra op (a negation, a division
+    by B) is an autograd node that costs about as much as the arithmetic.
+    """
+    log_q = torch.log_softmax(logits, dim=1)
     rows = weights.index_select(0, target)
-    return F.cross_entropy(logits, rows) + offsets.index_select(0, target).mean()
+    return (rows * log_q).sum() + offsets.index_select(0, target).sum()
 
 
 def _weight_table(
-    p: torch.Tensor, neg_entropy: torch.Tensor, alpha: float
+    p: torch.Tensor, neg_entropy: torch.Tensor, alpha: float, batch_size: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Soft cross-entropy targets ``onehot + alpha*p`` and constants, per class.
+    """Per-class soft cross-entropy rows and constants, scaled for a batch.
 
-    The loss of a sample of class ``t`` is
-    ``-sum_k weights[t, k] * log_q_k + offsets[t]``.
+    The mean loss of a batch of ``batch_size`` samples of classes ``t`` is
+    ``sum_i (sum_k weights[t_i, k] * log_q_ik + offsets[t_i])`` with
+    ``weights = -(onehot + alpha*p) / B`` and
+    ``offsets = alpha * neg_entropy / B``.
     """
     weights = alpha * p
     weights.diagonal().add_(1.0)
-    return weights, alpha * neg_entropy
+    weights.mul_(-1.0 / batch_size)
+    return weights, neg_entropy * (alpha / batch_size)
 
 
 def _functional_table(
-    sigma: float, alpha: float, n_classes: int, device: torch.device
+    sigma: float, alpha: float, n_classes: int, batch_size: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cached :func:`_weight_table` for the class values ``0..K-1``."""
-    key = (sigma, alpha, n_classes, device)
+    key = (sigma, alpha, n_classes, batch_size, device)
     table = _functional_tables.get(key)
     if table is None:
         with torch.no_grad():
             values = torch.arange(n_classes, device=device, dtype=torch.float32)
             p = gaussian_targets(values, values, sigma)
-            table = _weight_table(p, _negative_entropy(p), alpha)
+            table = _weight_table(p, _negative_entropy(p), alpha, batch_size)
         _functional_tables[key] = table
         while len(_functional_tables) > _FUNCTIONAL_CACHE_SIZE:
             _functional_tables.popitem(last=False)
@@ -203,8 +216,9 @@ def ce_kl_loss(
     Notes
     -----
     With the default class values and up to 1024 classes, the (K, K) table of
-    target rows is cached per ``(sigma, alpha, K, device)`` (the last 4
-    combinations), so a call costs one gather on top of the cross-entropy.
+    target rows is cached per ``(sigma, alpha, K, batch size, device)`` (the
+    last 8 combinations), so a call costs one gather on top of the
+    cross-entropy.
     Otherwise the B target rows are built per call (O(B*K) as well).
 
     Examples
@@ -225,7 +239,9 @@ def ce_kl_loss(
     sigma = _check_sigma(sigma)
     n_classes = logits.shape[1]
     if class_values is None and n_classes <= _MAX_FUNCTIONAL_TABLE_CLASSES:
-        weights, offsets = _functional_table(sigma, alpha, n_classes, logits.device)
+        weights, offsets = _functional_table(
+            sigma, alpha, n_classes, len(logits), logits.device
+        )
         return _ce_kl_from_table(logits, target, weights, offsets)
     values = _class_values_or_range(class_values, logits)
     p = gaussian_targets(values, values[target], sigma)
@@ -257,7 +273,7 @@ class CEKLLoss(nn.Module):
 
     For up to 2048 classes the target rows for every class are computed once
     per ``(sigma, class_values)`` (and combined with the one-hot rows once per
-    ``alpha``) and looked up per batch.
+    ``alpha`` and batch size) and looked up per batch.
 
     Parameters
     ----------
@@ -294,7 +310,7 @@ class CEKLLoss(nn.Module):
         self._table_key: tuple | None = None
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
         self._weights_key: tuple | None = None
-        self._weights: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._weights: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         alpha = _check_alpha(self.alpha)
@@ -311,15 +327,21 @@ class CEKLLoss(nn.Module):
     def _weight_table(
         self, logits: torch.Tensor, alpha: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`_weight_table` of the cached target table, cached per alpha."""
+        """:func:`_weight_table` of the cached target table, per alpha and B."""
         table = self._target_table(logits)
-        key = (alpha, table)
         cached = getattr(self, "_weights_key", None)  # absent in older pickles
         if cached is None or not (cached[0] == alpha and cached[1] is table):
+            self._weights_key = (alpha, table)
+            self._weights = {}
+        batch_size = logits.shape[0]
+        weights = self._weights.get(batch_size)
+        if weights is None:
+            if len(self._weights) >= _MAX_BATCH_SIZES:
+                self._weights.clear()
             with torch.no_grad():
-                self._weights = _weight_table(*table, alpha)
-            self._weights_key = key
-        return self._weights
+                weights = _weight_table(*table, alpha, batch_size)
+            self._weights[batch_size] = weights
+        return weights
 
     def target_distribution(
         self, values: torch.Tensor, index: torch.Tensor
@@ -376,7 +398,7 @@ class CEKLLoss(nn.Module):
         state["_table_key"] = None
         state["_table"] = None
         state["_weights_key"] = None
-        state["_weights"] = None
+        state["_weights"] = {}
         return state
 
     def extra_repr(self) -> str:
