@@ -272,6 +272,23 @@ def test_module_follows_alpha_changes_between_batches():
         )
 
 
+def test_batches_of_every_size_get_the_mean_loss():
+    # The cached rows are scaled by 1/B: a short last batch must not reuse
+    # the full batch's scale, and the cache must not grow with each size.
+    from sk_klpenalty import losses
+
+    criterion = CEKLLoss(alpha=0.5, sigma=1.5, class_values=[1, 2, 4, 8, 9])
+    torch.manual_seed(0)
+    for batch in (32, 7, 32, 1, 2, 3, 4, 5, 32):
+        logits, target = torch.randn(batch, 5), torch.randint(0, 5, (batch,))
+        expected = reference_loss(logits, target, 0.5, 1.5, [1, 2, 4, 8, 9])
+        assert criterion(logits, target).item() == pytest.approx(expected, rel=1e-5)
+        functional = ce_kl_loss(logits, target, alpha=0.5, sigma=1.5)
+        expected = reference_loss(logits, target, 0.5, 1.5, np.arange(5))
+        assert functional.item() == pytest.approx(expected, rel=1e-5)
+    assert len(criterion._weights) <= losses._MAX_BATCH_SIZES
+
+
 def test_criterion_pickled_before_the_alpha_cache_still_works():
     criterion = CEKLLoss(alpha=1.0, sigma=2.0)
     state = criterion.__getstate__()
