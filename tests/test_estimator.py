@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
+from skorch.exceptions import DeviceWarning
 
 from sk_klpenalty import CEKLLoss, KLPenaltyClassifier
 from sk_klpenalty.estimator import ArrayDataset
@@ -146,6 +148,31 @@ def test_pickle_and_joblib_round_trips_keep_predictions(ordinal_tabular):
     from_joblib = joblib.load(buffer)
     np.testing.assert_array_equal(from_pickle.predict_proba(X), expected)
     np.testing.assert_array_equal(from_joblib.predict_proba(X), expected)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_model_saved_on_a_gpu_loads_and_predicts_on_a_cpu_only_machine(
+    ordinal_tabular, monkeypatch, precision
+):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(precision=precision, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bf16 may fall back to fp32 here
+        clf.fit(X, y)
+    expected = clf.predict_proba(X)
+    # What a GPU-trained model's pickle holds: device="cuda" and every tensor
+    # tagged as a CUDA storage (torch.save records each storage's location;
+    # loading such a tag without remapping fails on a CPU-only machine).
+    clf.device = "cuda"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        saved = pickle.dumps(clf)
+    with pytest.warns(DeviceWarning):
+        loaded = pickle.loads(saved)
+    assert torch.device(loaded.device).type == "cpu"
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+    loaded.partial_fit(X, y)  # and training goes on, on the CPU
 
 
 def test_same_random_state_same_model_and_global_rng_untouched(tiny_images):
