@@ -7,6 +7,12 @@ torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
 AGES = np.array([21, 22, 25, 40, 60])
 
+# Tests of device="cuda": skipped on CPU-only machines (CI); a GPU session runs
+# them with `python -m pytest -q -k cuda`.
+requires_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"
+)
+
 
 @pytest.fixture
 def ordinal_tabular():

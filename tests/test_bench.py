@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import requires_cuda
 
 from sk_klpenalty import ce_kl_loss
 from sk_klpenalty.bench import Measurement, format_table, seed_style_loss
@@ -45,11 +46,14 @@ TARGETS = {
 }
 
 
-def test_quick_bench_prints_and_writes_every_measurement(tmp_path, capsys):
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=requires_cuda)])
+def test_quick_bench_prints_and_writes_every_measurement(tmp_path, capsys, device):
     path = tmp_path / "b.json"
-    assert main(["bench", "--quick", "--repeats", "1", "--json", str(path)]) == 0
+    args = ["bench", "--device", device, "--quick", "--repeats", "1", "--json"]
+    assert main([*args, str(path)]) == 0
     printed = capsys.readouterr().out
     report = json.loads(path.read_text())
+    assert report["machine"]["device"].startswith(device)
 
     for key in ("cpu", "cpus", "threads", "torch", "device", "bf16"):
         assert key in report["machine"], key

@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import AGES
+from conftest import AGES, requires_cuda
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
@@ -148,6 +148,33 @@ def test_pickle_and_joblib_round_trips_keep_predictions(ordinal_tabular):
     from_joblib = joblib.load(buffer)
     np.testing.assert_array_equal(from_pickle.predict_proba(X), expected)
     np.testing.assert_array_equal(from_joblib.predict_proba(X), expected)
+
+
+@requires_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_fit_keeps_model_and_loss_on_the_gpu_and_pickles(tiny_images, precision):
+    X, y = tiny_images
+    clf = KLPenaltyClassifier(
+        device="cuda",
+        precision=precision,
+        sigma=2.0,
+        sigma_decay=0.8,  # the target table is rebuilt on the GPU each epoch
+        max_epochs=4,
+        batch_size=32,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bf16 falls back on pre-Ampere GPUs
+        clf.fit(X, y)
+    assert next(clf.module_.parameters()).device.type == "cuda"
+    assert clf.criterion_._table[0].device.type == "cuda"
+    assert clf.history[-1, "sigma"] == pytest.approx(2.0 * 0.8**3)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert accuracy_score(y, clf.predict(X)) > 0.5  # chance is 0.25
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

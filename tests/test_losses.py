@@ -1,5 +1,6 @@
 """The criterion: targets, exactness against a per-sample reference, caching."""
 
+import functools
 import math
 import pickle
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import requires_cuda
 
 from sk_klpenalty.losses import (
     CEKLLoss,
@@ -299,3 +301,45 @@ def test_criterion_pickled_before_the_alpha_cache_still_works():
     torch.testing.assert_close(
         restored(logits, target), ce_kl_loss(logits, target, alpha=1.0, sigma=2.0)
     )
+
+
+# ------------------------------------------------------------------ CUDA
+
+
+@requires_cuda
+@pytest.mark.parametrize(
+    "make_loss",
+    [
+        functools.partial(CEKLLoss, alpha=1.0, sigma=3.0),
+        functools.partial(UniformSmoothingKLLoss, alpha=1.0, sigma=3.0),
+        functools.partial(PermutedGaussianKLLoss, alpha=1.0, sigma=3.0),
+        lambda class_values: functools.partial(ce_kl_loss, alpha=1.0, sigma=3.0),
+    ],
+    ids=["CEKLLoss", "uniform", "permuted", "ce_kl_loss"],
+)
+def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss):
+    torch.manual_seed(0)
+    logits, target = torch.randn(64, 30) * 3, torch.randint(0, 30, (64,))
+    values = torch.linspace(0.0, 58.0, 30)
+    results = {}
+    for device in ("cpu", "cuda"):
+        loss_fn = make_loss(class_values=values)
+        if isinstance(loss_fn, torch.nn.Module):
+            loss_fn = loss_fn.to(device)
+        z = logits.detach().clone().to(device).requires_grad_(True)
+        t = target.to(device)
+        loss_fn(z, t).backward()  # the first call builds the cached tables
+        z.grad = None
+        if device == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.set_sync_debug_mode("error")  # any host sync raises
+        try:
+            loss = loss_fn(z, t)
+            loss.backward()
+        finally:
+            if device == "cuda":
+                torch.cuda.set_sync_debug_mode("default")
+        results[device] = (loss.detach().cpu(), z.grad.cpu())
+    (cuda_loss, cuda_grad), (cpu_loss, cpu_grad) = results["cuda"], results["cpu"]
+    torch.testing.assert_close(cuda_loss, cpu_loss, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(cuda_grad, cpu_grad, rtol=1e-4, atol=1e-7)
