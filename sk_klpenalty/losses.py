@@ -23,6 +23,7 @@ on top of the cross-entropy, O(B*K) time and memory.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 
 import torch
@@ -53,6 +54,7 @@ _FUNCTIONAL_CACHE_SIZE = 8
 _functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
     OrderedDict()
 )
+_functional_tables_lock = threading.Lock()
 
 
 def _check_sigma(sigma: float) -> float:
@@ -169,8 +171,13 @@ def _functional_table(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cached :func:`_weight_table` for the class values ``0..K-1``."""
     key = (sigma, alpha, n_classes, batch_size, device)
-    table = _functional_tables.get(key)
-    if table is None:
+    # One lock: fits in threads (joblib's threading backend, dask workers)
+    # share this cache, and a lookup must not race another thread's eviction.
+    with _functional_tables_lock:
+        table = _functional_tables.get(key)
+        if table is not None:
+            _functional_tables.move_to_end(key)
+            return table
         with torch.no_grad():
             values = torch.arange(n_classes, device=device, dtype=torch.float32)
             p = gaussian_targets(values, values, sigma)
@@ -178,8 +185,6 @@ def _functional_table(
         _functional_tables[key] = table
         while len(_functional_tables) > _FUNCTIONAL_CACHE_SIZE:
             _functional_tables.popitem(last=False)
-    else:
-        _functional_tables.move_to_end(key)
     return table
 
 
