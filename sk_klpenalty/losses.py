@@ -239,7 +239,7 @@ def ce_kl_loss(
     """
     alpha = _check_alpha(alpha)
     logits = logits.float()
-    if alpha == 0:
+    if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
         return F.cross_entropy(logits, target)
     sigma = _check_sigma(sigma)
     n_classes = logits.shape[1]
@@ -320,7 +320,7 @@ class CEKLLoss(nn.Module):
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         alpha = _check_alpha(self.alpha)
         logits = logits.float()
-        if alpha == 0:
+        if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
             return F.cross_entropy(logits, target)
         if logits.shape[1] > _MAX_TABLE_CLASSES:
             values = _class_values_or_range(self.class_values, logits)

@@ -291,6 +291,13 @@ def test_batches_of_every_size_get_the_mean_loss():
     assert len(criterion._weights) <= losses._MAX_BATCH_SIZES
 
 
+def test_an_empty_batch_gives_nan_like_cross_entropy():
+    logits, target = torch.empty(0, 5), torch.empty(0, dtype=torch.long)
+    assert F.cross_entropy(logits, target).isnan()
+    assert CEKLLoss(alpha=1.0, sigma=1.0)(logits, target).isnan()
+    assert ce_kl_loss(logits, target, alpha=1.0, sigma=1.0).isnan()
+
+
 def test_criterion_pickled_before_the_alpha_cache_still_works():
     criterion = CEKLLoss(alpha=1.0, sigma=2.0)
     state = criterion.__getstate__()
