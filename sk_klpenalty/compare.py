@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -183,11 +185,23 @@ def _fold_seed(random_state: int, repeat: int, fold: int) -> int:
 
 
 def _fit_and_score(
-    estimator, config, X, y, train, test, split, decodes, within, seed, n_threads
+    estimator,
+    config,
+    X,
+    y,
+    train,
+    test,
+    split,
+    decodes,
+    within,
+    seed,
+    n_threads,
+    job_pid,
 ):
     """One fit; one record per decode. Runs in a joblib worker."""
     import torch
 
+    _exit_with_job(job_pid)
     n_threads = _task_threads(n_threads)
     previous = torch.get_num_threads()
     if n_threads:
@@ -231,6 +245,36 @@ def _fit_and_score(
             }
         )
     return records
+
+
+_job_watch_lock = threading.Lock()
+_watched_job: int | None = None
+
+
+def _exit_with_job(job_pid: int) -> None:
+    """Make this worker process exit when the compare job's process dies.
+
+    A job killed with SIGKILL (``kill -9``, the OOM killer: the case that
+    ``resume`` is for) runs no clean-up, and joblib's loky workers then live
+    on with a model's memory each, for good. In a worker process started by
+    the job (loky, multiprocessing) a daemon thread checks once a second that
+    the job is still its parent. Nothing happens in the job's own process
+    (serial, threads) or on other hosts (dask).
+    """
+    global _watched_job
+    if os.getpid() == job_pid or os.getppid() != job_pid:
+        return
+    with _job_watch_lock:
+        if _watched_job == job_pid:
+            return
+        _watched_job = job_pid
+
+    def watch() -> None:
+        while os.getppid() == job_pid:
+            time.sleep(1.0)
+        os._exit(1)  # orphaned: nobody is left to receive a result
+
+    threading.Thread(target=watch, name="sk-klpenalty-job-watch", daemon=True).start()
 
 
 # ------------------------------------------------------------- the driver
@@ -372,6 +416,7 @@ def compare_penalty(
                         within,
                         _fold_seed(random_state, *split),
                         n_threads,
+                        os.getpid(),
                     )
                     for config, split, train, test in tasks
                 ),

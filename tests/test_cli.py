@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -82,6 +83,7 @@ def test_console_module_reports_missing_data_without_traceback(tmp_path):
     assert "no such folder" in run.stderr
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_killed_run_resumes_to_the_same_table(tmp_path):
     args = [
         sys.executable,
@@ -110,6 +112,7 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     # Kill once two folds (2 decodes each, plus the header) are on disk.
     while time.monotonic() < deadline and process.poll() is None:
         if results.exists() and len(results.read_text().splitlines()) >= 5:
+            workers = _children(process.pid)
             os.kill(process.pid, signal.SIGKILL)
             break
         time.sleep(0.02)
@@ -117,6 +120,12 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     assert process.returncode == -signal.SIGKILL, "the run ended before the kill"
     kept = _rows(results)
     assert len(kept) >= 4
+    # Its parallel workers do not outlive it (each holds a model's memory).
+    assert workers, "the run had no worker processes"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)]
 
     resumed = subprocess.run(
         [*args, "--out", str(killed), "--resume"],
@@ -138,6 +147,28 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     after = _rows(results)
     assert len(after) == 2 * 2 * 6  # configs x decodes x folds
     assert all(after[key] == value for key, value in kept.items())
+
+
+def _children(pid):
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid):
+    """Running (not a zombie waiting for init to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _rows(path):
