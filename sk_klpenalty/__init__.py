@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "KLPenaltyClassifier": "estimator",
     "PenaltySchedule": "estimator",
-    "ArrayDataset": "estimator",
+    "ArrayDataset": "data",
     "CEKLLoss": "losses",
     "ce_kl_loss": "losses",
     "gaussian_targets": "losses",

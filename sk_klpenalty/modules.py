@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["SeedCNN", "MLP"]
+__all__ = ["SeedCNN", "MLP", "default_module", "inferred_module_kwargs"]
 
 # Three 2x2 max-pools: an image side must survive 3 halvings.
 MIN_IMAGE_SIDE = 8
@@ -130,3 +130,60 @@ class MLP(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.layers(X)
+
+
+def default_module(sample_shape: Sequence[int]) -> type:
+    """The network for samples of this shape: images ``(C, H, W)`` get
+    :class:`SeedCNN`, feature vectors ``(F,)`` get :class:`MLP`."""
+    return SeedCNN if len(sample_shape) == 3 else MLP
+
+
+def inferred_module_kwargs(
+    module: type, sample_shape: Sequence[int] | None, n_outputs: int
+) -> dict:
+    """The arguments of :class:`SeedCNN` or :class:`MLP` that the data determine.
+
+    Parameters
+    ----------
+    module : SeedCNN or MLP
+    sample_shape : tuple of int or None
+        Shape of one sample; ``None`` (unknown) gives only ``n_classes``.
+    n_outputs : int
+        Outputs of the network (its ``n_classes`` argument).
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> inferred_module_kwargs(SeedCNN, (1, 28, 28), 24)
+    {'in_channels': 1, 'input_size': (28, 28), 'n_classes': 24}
+    """
+    if sample_shape is None:
+        return {"n_classes": n_outputs}
+    if module is MLP:
+        if len(sample_shape) != 1:
+            raise ValueError(
+                f"MLP needs 2-D X (n_samples, n_features), got samples of "
+                f"shape {tuple(sample_shape)}."
+            )
+        return {"n_features": sample_shape[0], "n_classes": n_outputs}
+    if len(sample_shape) != 3:
+        raise ValueError(
+            "SeedCNN needs images: X of shape (n_samples, channels, height, "
+            f"width) or (n_samples, height, width), got samples of shape "
+            f"{tuple(sample_shape)}."
+        )
+    channels, height, width = sample_shape
+    if min(height, width) < MIN_IMAGE_SIDE:
+        raise ValueError(
+            f"X holds {height}x{width} images; the CNN pools three times by 2 "
+            f"and needs at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}. Upscale the "
+            "images or pass another module=."
+        )
+    return {
+        "in_channels": channels,
+        "input_size": (height, width),
+        "n_classes": n_outputs,
+    }

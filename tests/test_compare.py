@@ -1,15 +1,14 @@
-"""The cross-validated report: structure, statistics, files, resume."""
+"""The cross-validated comparison: its runs, its report and its files, resume."""
 
 import csv
 import json
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from sk_klpenalty import KLPenaltyClassifier
-from sk_klpenalty import compare as compare_module
-from sk_klpenalty.compare import compare_penalty, corrected_resampled_ttest
+from sk_klpenalty.compare import compare_penalty
+from sk_klpenalty.compare import runner as compare_runner
 from sk_klpenalty.metrics import METRICS
 
 TINY = {"max_epochs": 1, "batch_size": 32}
@@ -37,26 +36,6 @@ def result(small_task):
         cv=3,
         progress=False,
     )
-
-
-def test_corrected_ttest_matches_a_hand_computation():
-    values = [1.0, 2.0, 3.0, 2.0]
-    out = corrected_resampled_ttest(values, test_train_ratio=0.25)
-    n, mean, var = 4, 2.0, 2.0 / 3.0  # sample variance, ddof=1
-    se = np.sqrt((1 / n + 0.25) * var)
-    t = mean / se
-    assert out["mean"] == mean
-    assert out["p_value"] == pytest.approx(2 * stats.t.sf(t, df=3))
-    half = stats.t.ppf(0.975, df=3) * se
-    assert (out["ci_low"], out["ci_high"]) == pytest.approx((mean - half, mean + half))
-
-
-def test_corrected_ttest_is_wider_than_the_naive_one():
-    values = np.random.RandomState(0).randn(10) + 0.8
-    naive = stats.ttest_1samp(values, 0.0).pvalue
-    # With no overlap between training sets the correction vanishes.
-    assert corrected_resampled_ttest(values, 0.0)["p_value"] == pytest.approx(naive)
-    assert corrected_resampled_ttest(values, 0.25)["p_value"] > naive
 
 
 def test_every_configuration_fold_and_decode_is_recorded(result):
@@ -127,7 +106,7 @@ def test_markdown_and_saved_files(result, tmp_path):
 
 def test_bad_settings_fail_before_any_fit(small_task, monkeypatch):
     X, y = small_task
-    monkeypatch.setattr(compare_module, "_fit_and_score", _forbidden)
+    monkeypatch.setattr(compare_runner, "_fit_and_score", _forbidden)
     for kwargs in (
         {"alphas": (-1.0,)},
         {"sigmas": (0.0,)},
@@ -160,9 +139,9 @@ def test_results_are_appended_and_resume_skips_finished_folds(
     # Simulate a kill after two folds (2 decodes each) plus a half-written row.
     (tmp_path / "results.csv").write_text("\n".join(lines[:5]) + "\n" + lines[5][:9])
     fits = []
-    original = compare_module._fit_and_score
+    original = compare_runner._fit_and_score
     monkeypatch.setattr(
-        compare_module,
+        compare_runner,
         "_fit_and_score",
         lambda *a, **k: fits.append(a[1].name) or original(*a, **k),
     )

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from sk_klpenalty import datasets
 from sk_klpenalty.datasets import load_rotated_digits, load_utkface
+from sk_klpenalty.datasets import rotated_digits as rotated_digits_module
+from sk_klpenalty.datasets import utkface as utkface_module
 
 N_DIGITS = 1797  # images in sklearn.datasets.load_digits()
 
@@ -152,7 +153,7 @@ def test_rotated_digits_parameter_errors(monkeypatch, kwargs, error, name):
     def fail():
         raise AssertionError("validation must happen before loading digits")
 
-    monkeypatch.setattr(datasets, "load_digits", fail)
+    monkeypatch.setattr(rotated_digits_module, "load_digits", fail)
     with pytest.raises(error, match=name):
         load_rotated_digits(**kwargs)
 
@@ -224,15 +225,15 @@ def cache(tmp_path):
 
 @pytest.fixture
 def count_decodes(monkeypatch):
-    """Count the calls to datasets._decode_image (successful or not)."""
+    """Count the calls to utkface_module._decode_image (successful or not)."""
     calls = []
-    original = datasets._decode_image
+    original = utkface_module._decode_image
 
     def counting(path, image_size):
         calls.append(os.path.basename(path))
         return original(path, image_size)
 
-    monkeypatch.setattr(datasets, "_decode_image", counting)
+    monkeypatch.setattr(utkface_module, "_decode_image", counting)
     return calls
 
 
@@ -241,7 +242,7 @@ def forbid_decodes(monkeypatch):
     def fail(path, image_size):
         raise AssertionError(f"{path} was decoded")
 
-    monkeypatch.setattr(datasets, "_decode_image", fail)
+    monkeypatch.setattr(utkface_module, "_decode_image", fail)
 
 
 def _load(folder, **kwargs):
@@ -349,7 +350,7 @@ def test_second_call_loads_from_cache(utk_folder, cache, monkeypatch):
     def fail(path, image_size):
         raise AssertionError(f"{path} was decoded despite the cache")
 
-    monkeypatch.setattr(datasets, "_decode_image", fail)
+    monkeypatch.setattr(utkface_module, "_decode_image", fail)
     (X2, y2, meta2), caught2 = _load(utk_folder, image_size=16, cache_dir=cache)
     np.testing.assert_array_equal(X1, X2)
     assert X2.dtype == np.float32
@@ -504,7 +505,7 @@ def test_path_type_error():
 
 
 def test_name_parsing_table():
-    parse = datasets._parse_utkface_name
+    parse = utkface_module._parse_utkface_name
     assert parse("25_0_1_20170116174525125.jpg.chip.jpg") == (25, 0, 1)
     assert parse("116_1_4_2017.jpg") == (116, 1, 4)
     # A missing field: the date is not taken for a race.

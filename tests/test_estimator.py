@@ -3,6 +3,7 @@
 import io
 import pickle
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -20,7 +21,6 @@ from skorch.dataset import ValidSplit
 from skorch.exceptions import DeviceWarning
 
 from sk_klpenalty import CEKLLoss, KLPenaltyClassifier
-from sk_klpenalty.estimator import ArrayDataset
 from sk_klpenalty.modules import MLP, SeedCNN
 
 FAST = {"max_epochs": 20, "batch_size": 32, "random_state": 0}
@@ -267,16 +267,6 @@ def test_user_dataset_and_collate_fn_still_work(ordinal_tabular):
     assert set(clf.predict(X)) <= set(AGES)
 
 
-def test_array_dataset_serves_whole_batches():
-    X = np.arange(20, dtype=np.float32).reshape(10, 2)
-    y = np.arange(10) * 10
-    dataset = ArrayDataset(X, y)
-    Xb, yb = dataset.__getitems__([3, 1, 7])
-    np.testing.assert_array_equal(Xb.numpy(), X[[3, 1, 7]])
-    np.testing.assert_array_equal(yb.numpy(), y[[3, 1, 7]])
-    assert torch.equal(dataset[2][0], torch.tensor([4.0, 5.0]))
-
-
 BAD_PARAMS = [
     ({"alpha": -0.1}, ValueError, "alpha"),
     ({"alpha": float("nan")}, ValueError, "alpha"),
@@ -379,3 +369,22 @@ def test_keyboard_interrupt_keeps_the_last_completed_epoch(ordinal_tabular):
     # skorch stops cleanly: two finished epochs, a usable model.
     assert len([row for row in clf.history if "train_loss" in row]) == 2
     assert set(clf.predict(X)) <= set(AGES)
+
+
+@pytest.mark.filterwarnings("ignore:precision='bf16' is not supported")
+def test_models_pickled_by_release_0_1_0_load_and_predict_the_same():
+    # Written by tests/data/make_legacy_pickles.py with release 0.1.0, before
+    # the estimator, losses and data classes moved into modules of their own.
+    path = Path(__file__).parent / "data" / "legacy-models.pkl"
+    saved = pickle.loads(path.read_bytes())
+    assert saved["version"] == "0.1.0"
+    assert set(saved["models"]) == {"mlp", "cnn-bf16", "permuted-control"}
+    for name, entry in saved["models"].items():
+        model = entry["model"]
+        np.testing.assert_allclose(
+            model.predict_proba(entry["X"]), entry["proba"], rtol=1e-5, err_msg=name
+        )
+        # Still a working estimator: it trains on and continues its schedule.
+        model.partial_fit(entry["X"], model.predict(entry["X"]))
+        assert len(model.history) == 4, name
+    assert saved["models"]["mlp"]["model"].sigma_ == pytest.approx(3.0 * 0.9**3)

@@ -248,7 +248,7 @@ def test_permuted_control_spreads_like_the_gaussian_onto_shuffled_classes():
 
 
 def test_functional_cache_matches_the_per_batch_rows_and_stays_small():
-    from sk_klpenalty import losses
+    from sk_klpenalty.losses import cekl as losses
 
     logits, target = torch.randn(64, 30), torch.randint(0, 30, (64,))
     for sigma in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 1.0):
@@ -277,7 +277,7 @@ def test_module_follows_alpha_changes_between_batches():
 def test_batches_of_every_size_get_the_mean_loss():
     # The cached rows are scaled by 1/B: a short last batch must not reuse
     # the full batch's scale, and the cache must not grow with each size.
-    from sk_klpenalty import losses
+    from sk_klpenalty.losses import cekl as losses
 
     criterion = CEKLLoss(alpha=0.5, sigma=1.5, class_values=[1, 2, 4, 8, 9])
     torch.manual_seed(0)

@@ -18,8 +18,10 @@ from joblib._parallel_backends import LokyBackend
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from sk_klpenalty import KLPenaltyClassifier, load_rotated_digits
-from sk_klpenalty.cli import loopback_cluster, main
-from sk_klpenalty.compare import _task_threads, compare_penalty
+from sk_klpenalty.cli import main
+from sk_klpenalty.cluster import loopback_cluster
+from sk_klpenalty.compare import compare_penalty
+from sk_klpenalty.compare.workers import task_threads
 
 # What joblib gives each of 2 loky workers, and what compare_penalty sets.
 TWO_WORKER_THREADS = max(1, joblib.cpu_count() // 2)
@@ -150,8 +152,8 @@ def test_dask_runs_grid_search_and_compare_like_serial(digits, dask_client):
     # On the workers, not in this process; 1 torch thread per one-thread worker.
     assert os.getpid() not in pids and threads == {1.0}
     assert len(tasks.data) > 0
-    assert dask_client.submit(_task_threads, 7, pure=False).result() == 1
-    assert _task_threads(7) == 7  # outside dask: the local setting
+    assert dask_client.submit(task_threads, 7, pure=False).result() == 1
+    assert task_threads(7) == 7  # outside dask: the local setting
     with torch_threads(1):
         serial_scores, _, _ = grid_search(X, y)
         serial_records = compare(X, y)

@@ -9,9 +9,9 @@ import torch
 from sklearn.base import clone
 
 from sk_klpenalty import KLPenaltyClassifier
-from sk_klpenalty import estimator as estimator_module
-from sk_klpenalty.estimator import bf16_supported
+from sk_klpenalty import precision as precision_module
 from sk_klpenalty.modules import SeedCNN
+from sk_klpenalty.precision import bf16_supported
 
 FAST = {"max_epochs": 3, "batch_size": 32, "random_state": 0}
 
@@ -26,12 +26,12 @@ def fit_recording_warnings(clf, X, y):
 @pytest.fixture
 def force_bf16(monkeypatch):
     """Pretend the CPU runs bf16 natively (autocast works on any x86, slowly)."""
-    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": True)
+    monkeypatch.setattr(precision_module, "bf16_supported", lambda device="cpu": True)
 
 
 @pytest.fixture
 def no_bf16(monkeypatch):
-    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": False)
+    monkeypatch.setattr(precision_module, "bf16_supported", lambda device="cpu": False)
 
 
 def test_bf16_fits_and_predicts_on_this_machine(tiny_images):
@@ -162,11 +162,11 @@ def test_bf16_model_loaded_where_bf16_is_unsupported_predicts_in_fp32(
     monkeypatch, tiny_images
 ):
     X, y = tiny_images
-    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": True)
+    monkeypatch.setattr(precision_module, "bf16_supported", lambda device="cpu": True)
     clf = KLPenaltyClassifier(precision="bf16", **FAST).fit(X, y)
     expected = clf.predict_proba(X)
     data = pickle.dumps(clf)
-    monkeypatch.setattr(estimator_module, "bf16_supported", lambda device="cpu": False)
+    monkeypatch.setattr(precision_module, "bf16_supported", lambda device="cpu": False)
     loaded = pickle.loads(data)
     proba = loaded.predict_proba(X)
     assert proba.dtype == np.float32
@@ -184,14 +184,14 @@ def test_bf16_model_loaded_where_bf16_is_unsupported_predicts_in_fp32(
     ],
 )
 def test_cpu_bf16_detection_reads_the_cpu_flags(monkeypatch, flags, machine, expected):
-    monkeypatch.setattr(estimator_module, "_cpu_flags", lambda: flags)
-    monkeypatch.setattr(estimator_module.platform, "machine", lambda: machine)
-    estimator_module._cpu_supports_bf16.cache_clear()
+    monkeypatch.setattr(precision_module, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(precision_module.platform, "machine", lambda: machine)
+    precision_module._cpu_supports_bf16.cache_clear()
     try:
         assert bf16_supported("cpu") is expected
         assert bf16_supported(None) is expected
     finally:
-        estimator_module._cpu_supports_bf16.cache_clear()
+        precision_module._cpu_supports_bf16.cache_clear()
 
 
 def test_other_devices_report_no_bf16():

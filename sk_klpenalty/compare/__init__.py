@@ -1,0 +1,30 @@
+"""The cross-validated baseline-versus-penalty report.
+
+Every configuration (the cross-entropy baseline ``alpha=0``, each penalty
+setting, and two controls) is fitted on the same folds of a repeated
+stratified K-fold, through the public :class:`KLPenaltyClassifier` (clone +
+``set_params``), with joblib. Each fitted model is scored with every decode.
+
+Folds of repeated cross-validation overlap, so the per-fold scores are not
+independent and a plain t interval over folds is too narrow. Intervals and
+p-values here use the corrected resampled t statistic of Nadeau & Bengio
+(2003), which inflates the variance by ``1/n + n_test/n_train``.
+
+Where things are: :mod:`.configs` (what is compared), :mod:`.runner` (the
+folds and fits: :func:`compare_penalty`), :mod:`.workers` (joblib/dask workers
+and their threads), :mod:`.store` (the resumable ``results.csv``),
+:mod:`.stats` (:func:`corrected_resampled_ttest`) and :mod:`.report`
+(:class:`CompareResult`: tables, markdown, plot, files).
+"""
+
+from .configs import Config
+from .report import CompareResult
+from .runner import compare_penalty
+from .stats import corrected_resampled_ttest
+
+__all__ = [
+    "Config",
+    "CompareResult",
+    "compare_penalty",
+    "corrected_resampled_ttest",
+]

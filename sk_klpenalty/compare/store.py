@@ -1,0 +1,145 @@
+"""The job's files while it runs: ``job.json`` and ``results.csv``, appended
+one fold at a time, so that an interrupted job resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..metrics import METRICS
+
+__all__ = ["COLUMNS", "ResultsStore", "describe_job", "json_safe", "record_key"]
+
+_ID_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
+COLUMNS = [*_ID_COLUMNS, "decode", "n_train", "n_test", "fit_seconds", *METRICS]
+
+
+def record_key(record: dict) -> tuple:
+    return (record["config"], int(record["repeat"]), int(record["fold"]))
+
+
+def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) -> dict:
+    import hashlib
+
+    X_array = np.asarray(X)
+    step = max(1, len(X_array) // 64)
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(y).tobytes())
+    digest.update(np.ascontiguousarray(X_array[::step]).tobytes())
+    plain = (bool, int, float, str, type(None))
+    settings = {
+        key: value
+        for key, value in estimator.get_params(deep=False).items()
+        if isinstance(value, plain) and key not in ("verbose", "random_state")
+    }
+    return {
+        "n_samples": int(len(y)),
+        "sample_shape": list(X_array.shape[1:]),
+        "classes": np.unique(y).tolist(),
+        "data_sha256": digest.hexdigest(),
+        "estimator": settings,
+        "cv": repr(cv),
+        "configs": [c.name for c in configs],
+        "decodes": list(decodes),
+        "within": within,
+        "random_state": random_state,
+    }
+
+
+class ResultsStore:
+    """``results.csv`` appended one fold at a time, and ``job.json`` beside it."""
+
+    def __init__(self, out_dir, job: dict, resume: bool) -> None:
+        self.records: list[dict] = []
+        self.path = None
+        if out_dir is None:
+            if resume:
+                raise ValueError("resume=True needs out_dir, where the results are.")
+            return
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / "results.csv"
+        job_path = out_dir / "job.json"
+        if resume and self.path.exists():
+            self._check_same_job(job_path, job)
+            self.records = _read_complete_records(self.path, len(job["decodes"]))
+        with open(job_path, "w") as f:
+            json.dump(json_safe(job), f, indent=2)
+        # Rewrite what is kept (drops a row cut short by a kill), then append.
+        with open(self.path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.records)
+
+    @staticmethod
+    def _check_same_job(job_path: Path, job: dict) -> None:
+        try:
+            earlier = json.loads(job_path.read_text())
+        except (OSError, ValueError):
+            earlier = None
+        keys = [k for k in job if k != "best_penalty"]
+        if earlier is None or any(earlier.get(k) != json_safe(job[k]) for k in keys):
+            raise ValueError(
+                f"{job_path.parent} holds the results of a different job (data, "
+                "folds, configurations or settings differ); choose another output "
+                "folder or run without resume."
+            )
+
+    def append(self, records: list[dict]) -> None:
+        if self.path is None:
+            return
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=COLUMNS).writerows(records)
+            f.flush()
+
+
+def _read_complete_records(path: Path, n_decodes: int) -> list[dict]:
+    """Rows of folds whose every decode was written; others are rerun."""
+    rows = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            parsed = _parse_row(row)
+            if parsed is not None:
+                rows.append(parsed)
+    counts: dict[tuple, int] = {}
+    for row in rows:
+        counts[record_key(row)] = counts.get(record_key(row), 0) + 1
+    return [row for row in rows if counts[record_key(row)] == n_decodes]
+
+
+def _parse_row(row: dict) -> dict | None:
+    if None in row or any(row.get(c) in (None, "") for c in COLUMNS):
+        return None
+    try:
+        parsed = {c: row[c] for c in ("config", "kind", "decode")}
+        for c in ("repeat", "fold", "n_train", "n_test"):
+            parsed[c] = int(row[c])
+        for c in ("alpha", "sigma", "sigma_decay", "fit_seconds", *METRICS):
+            parsed[c] = float(row[c])
+    except ValueError:
+        return None
+    return {c: parsed[c] for c in COLUMNS}
+
+
+def json_safe(value):
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    return value
+
+
+def records_frame(records: list[dict]):
+    import pandas as pd
+
+    frame = pd.DataFrame(records, columns=COLUMNS)
+    return frame.sort_values(["config", "repeat", "fold", "decode"], kind="stable")

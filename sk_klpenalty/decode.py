@@ -1,0 +1,71 @@
+"""From predicted class probabilities to one point per sample.
+
+Used by the estimators' ``predict`` / ``predict_expectation`` and by the
+report, which decodes one ``predict_proba`` several ways without refitting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DECODES", "check_decode", "decode_indices", "expectation"]
+
+#: ``argmax``: the most probable class; ``mean``: the class nearest to the
+#: expected value; ``median``: the first class whose cumulative probability
+#: reaches one half.
+DECODES = ("argmax", "mean", "median")
+
+
+def check_decode(decode) -> str:
+    """``decode`` if it is one of :data:`DECODES`, else a ``ValueError``."""
+    if decode not in DECODES:
+        raise ValueError(f"decode must be one of {DECODES}, got {decode!r}.")
+    return decode
+
+
+def expectation(proba: np.ndarray, class_values: np.ndarray) -> np.ndarray:
+    """Expected label value ``sum_k q_k * v_k`` of each row (float64).
+
+    Examples
+    --------
+    >>> expectation(np.array([[0.5, 0.5, 0.0]]), np.array([20, 30, 40]))
+    array([25.])
+    """
+    return proba.astype(np.float64) @ class_values.astype(np.float64)
+
+
+def decode_indices(
+    proba: np.ndarray, class_values: np.ndarray, decode: str
+) -> np.ndarray:
+    """Column index of the point each row of ``proba`` is decoded to.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+    class_values : ndarray of shape (n_classes,)
+        Sorted class values (for ``mean``: distances are in label units).
+    decode : {"argmax", "mean", "median"}
+
+    Returns
+    -------
+    ndarray of int, shape (n_samples,)
+
+    Examples
+    --------
+    >>> proba = np.array([[0.4, 0.0, 0.6]])
+    >>> [int(decode_indices(proba, np.array([0, 1, 2]), d)[0]) for d in DECODES]
+    [2, 1, 2]
+    """
+    if decode == "argmax":
+        return proba.argmax(axis=1)
+    if decode == "median":
+        cumulative = np.cumsum(proba, axis=1, dtype=np.float64)
+        # First class whose cumulative probability reaches one half.
+        index = (cumulative < 0.5 * cumulative[:, -1:]).sum(axis=1)
+        return np.minimum(index, proba.shape[1] - 1)
+    values = class_values.astype(np.float64)
+    expected = expectation(proba, class_values)
+    right = np.clip(np.searchsorted(values, expected), 1, len(values) - 1)
+    left = right - 1
+    nearer_left = expected - values[left] <= values[right] - expected
+    return np.where(nearer_left, left, right)
