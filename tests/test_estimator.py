@@ -177,6 +177,26 @@ def test_cuda_fit_keeps_model_and_loss_on_the_gpu_and_pickles(tiny_images, preci
     np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
 
 
+@requires_cuda
+def test_cuda_fit_with_ordered_strings_weights_and_early_stopping(tiny_images):
+    X, y = tiny_images
+    names = np.array(["none", "low", "mid", "high"])
+    clf = KLPenaltyClassifier(
+        device="cuda",
+        classes=list(names),
+        class_weight="balanced",
+        early_stopping=True,
+        scoring="accuracy",
+        max_epochs=6,
+        batch_size=32,
+        random_state=0,
+    ).fit(X, names[y], sample_weight=np.arange(len(y)) % 3)
+    assert next(clf.module_.parameters()).device.type == "cuda"
+    assert 1 <= clf.best_epoch_ <= clf.n_iter_ <= 6
+    assert set(clf.predict(X)) <= set(names)
+    assert np.isfinite(clf.history[:, "valid_loss"]).all()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_a_model_saved_on_a_gpu_loads_and_predicts_on_a_cpu_only_machine(

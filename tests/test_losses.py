@@ -334,15 +334,19 @@ def test_criterion_pickled_before_the_alpha_cache_still_works():
     ],
     ids=["CEKLLoss", "uniform", "permuted", "ce_kl_loss"],
 )
-def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss):
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weighted"])
+def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss, weighted):
     torch.manual_seed(0)
     logits, target = torch.randn(64, 30) * 3, torch.randint(0, 30, (64,))
     values = torch.linspace(0.0, 58.0, 30)
+    weights = torch.rand(64) * (torch.arange(64) % 5 != 0)  # some zeros
     results = {}
     for device in ("cpu", "cuda"):
         loss_fn = make_loss(class_values=values)
         if isinstance(loss_fn, torch.nn.Module):
             loss_fn = loss_fn.to(device)
+        if weighted:
+            loss_fn = functools.partial(loss_fn, sample_weight=weights.to(device))
         z = logits.detach().clone().to(device).requires_grad_(True)
         t = target.to(device)
         loss_fn(z, t).backward()  # the first call builds the cached tables
