@@ -165,6 +165,7 @@ class OrdinalNeuralNet(
 
         ``classes`` (all classes) may be given on the first call, as in
         scikit-learn; later calls must only use labels from ``classes_``.
+        ``sample_weight`` is as in :meth:`fit`.
         """
         fresh = not self.initialized_
         return self._train(

@@ -136,9 +136,15 @@ class EarlyStoppingMixin:
                 "skorch's EarlyStopping to callbacks)."
             )
 
+    def _early_stopping_on(self) -> bool:
+        # Also reached from set_params, before validation: never raise.
+        return isinstance(self.early_stopping, bool | np.bool_) and bool(
+            self.early_stopping
+        )
+
     def _early_stopping_callbacks(self) -> list:
         """``(name, callback)`` pairs that score the validation part and stop."""
-        if self.early_stopping is not True:
+        if not self._early_stopping_on():
             return []
         callbacks = []
         monitor, lower_is_better = "valid_loss", True
@@ -170,7 +176,7 @@ class EarlyStoppingMixin:
     def _seeded_train_split(self):
         """The split to train with: the hold-out, or ``train_split`` seeded."""
         split = self.train_split
-        if self.early_stopping is True:
+        if self._early_stopping_on():
             return HoldOut(self.validation_fraction, self._split_seed())
         if isinstance(split, ValidSplit) and split.random_state is None:
             seed = self._split_seed()
@@ -193,7 +199,7 @@ class EarlyStoppingMixin:
         if self.n_iter_ and "train_loss" not in history[-1]:
             self.n_iter_ -= 1  # interrupted before the epoch's end
         stopper = dict(self.callbacks_).get("early_stopping")
-        if self.early_stopping is True and isinstance(stopper, EarlyStopping):
+        if self._early_stopping_on() and isinstance(stopper, EarlyStopping):
             self.best_epoch_ = int(stopper.best_epoch_)
         else:
             self.best_epoch_ = self.n_iter_
