@@ -177,3 +177,25 @@ def test_sample_weight_in_a_pipeline_with_routing(task):
         )
         pipe.fit(X, y, sample_weight=np.ones(len(y)))
     assert RecordingClassifier.received == [120]
+
+
+class KeywordRecordingMLP(torch.nn.Module):
+    """Accepts any keyword in forward, as skorch's fit params would reach it."""
+
+    keywords: list = []
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(3, 4)
+
+    def forward(self, x, **kwargs):
+        KeywordRecordingMLP.keywords.append(sorted(kwargs))
+        return self.layer(x)
+
+
+def test_sample_weight_never_reaches_the_modules_forward(task):
+    X, y = task
+    KeywordRecordingMLP.keywords = []
+    clf = KLPenaltyClassifier(module=KeywordRecordingMLP, max_epochs=1)
+    clf.fit(X, y, sample_weight=np.arange(len(y)) % 2)
+    assert KeywordRecordingMLP.keywords and not any(KeywordRecordingMLP.keywords)
