@@ -2,16 +2,17 @@
 
 :class:`OrdinalNeuralNet` keeps the user's labels everywhere the user can see
 them (``fit``'s ``y``, ``predict``, scoring callbacks) and maps them to class
-indices only where the criterion needs them (:meth:`~OrdinalNeuralNet.get_loss`).
-It validates the data before anything is built, picks the default network
-from the shape of ``X``, seeds fits locally, serves whole batches, and runs
-``precision="bf16"``. :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`
-adds the penalty on top.
+indices only where the criterion needs them (:meth:`~OrdinalNeuralNet.get_loss`;
+see :mod:`~sk_klpenalty.labels`). It validates the data before anything is
+built, picks the default network from the shape of ``X``, seeds fits locally,
+serves whole batches, and runs ``precision="bf16"``; sample and class weights
+are in :mod:`~sk_klpenalty.weights`, early stopping in
+:mod:`~sk_klpenalty.early_stopping`.
+:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` adds the penalty on top.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 from numbers import Integral
 from types import MappingProxyType
@@ -22,17 +23,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
-from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import DataLoader
 from torch.utils.data.dataloader import default_collate
 
 from .data import ArrayDataset, BatchAwareCollate
 from .decode import check_decode, decode_indices, expectation
+from .early_stopping import EarlyStoppingMixin
+from .labels import LabelsMixin, ordered_categories
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
 from .precision import LOW_PRECISION, PrecisionMixin, check_precision
 from .seeding import seeded
-from .validation import check_class_values, check_labels, check_labels_known
+from .validation import check_device, check_labels, check_labels_known
+from .weights import SampleWeightMixin
 
 __all__ = ["OrdinalNeuralNet"]
 
@@ -44,8 +47,14 @@ _SKORCH_ROUTES_METADATA = (
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 
 
-class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
-    """Base of the estimators: labels as values, validation, seeding, bf16.
+class OrdinalNeuralNet(
+    LabelsMixin,
+    SampleWeightMixin,
+    EarlyStoppingMixin,
+    PrecisionMixin,
+    NeuralNetClassifier,
+):
+    """Base of the estimators: ordered labels, weights, validation, seeding, bf16.
 
     Not meant to be used directly; its parameters are documented on
     :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`.
@@ -68,6 +77,12 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         precision: str = "fp32",
         progress: bool = False,
         verbose: int = 0,
+        class_weight=None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        scoring=None,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -87,6 +102,12 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         self.random_state = random_state
         self.precision = precision
         self.progress = progress
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scoring = scoring
         # scikit-learn: __init__ stores parameters only. skorch's bookkeeping
         # attributes fall back to the class-level defaults until initialize().
         for name, default in _SKORCH_INIT_STATE.items():
@@ -98,6 +119,13 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
     initialized_ = False
     history_ = None
     virtual_params_ = MappingProxyType({})
+    # Parameters newer than release 0.1.0, for models it pickled.
+    class_weight = None
+    early_stopping = False
+    validation_fraction = 0.1
+    n_iter_no_change = 10
+    tol = 1e-4
+    scoring = None
 
     def _get_param_names(self):
         # skorch lists every instance attribute not ending in "_", which
@@ -106,7 +134,7 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Validate the data, (re)initialise and train for ``max_epochs``.
 
         Parameters
@@ -115,7 +143,11 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
             Converted to float32. Or a torch ``Dataset`` (then ``classes``
             must be given unless ``y`` is).
         y : array-like of shape (n_samples,)
-            Numeric labels (ints or floats).
+            Numbers, or labels with an order (``classes=`` or an ordered
+            pandas ``Categorical``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights (>= 0): each batch's loss is the weighted
+            mean ``sum w_i l_i / sum w_i``. Multiplied by ``class_weight``.
         **fit_params
             Passed on to the module's ``forward`` (skorch behaviour).
 
@@ -126,43 +158,60 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         fresh = not self.warm_start or not self.initialized_
         if _SKORCH_ROUTES_METADATA:  # tell skorch this is fit, not partial_fit
             fit_params["_routing_method"] = "fit"
-        return self._train(X, y, fresh=fresh, **fit_params)
+        return self._train(X, y, fresh=fresh, sample_weight=sample_weight, **fit_params)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
-        ``classes`` (all class values) may be given on the first call, as in
+        ``classes`` (all classes) may be given on the first call, as in
         scikit-learn; later calls must only use labels from ``classes_``.
+        ``sample_weight`` is as in :meth:`fit`.
         """
         fresh = not self.initialized_
-        return self._train(X, y, fresh=fresh, classes=classes, **fit_params)
+        return self._train(
+            X,
+            y,
+            fresh=fresh,
+            classes=classes,
+            sample_weight=sample_weight,
+            **fit_params,
+        )
 
-    def _train(self, X, y, *, fresh: bool, classes=None, **fit_params):
+    def _train(
+        self, X, y, *, fresh: bool, classes=None, sample_weight=None, **fit_params
+    ):
         self._check_hyperparameters()
         X, y = self._validate_training_data(X, y, reset=fresh, classes=classes)
+        X = self._weighted_training_data(X, y, sample_weight)
         epochs_done = 0 if fresh else len(self.history)
         with seeded(self.random_state, self._torch_device(), epochs_done):
             if fresh:
                 self.initialize()
             super().partial_fit(X, y, **fit_params)
+        self._record_epochs()
         return self
 
     def _check_hyperparameters(self) -> None:
         """Raise for an invalid parameter; subclasses add their own."""
         check_decode(self.decode)
         check_precision(self.precision)
+        check_device(self.device)
+        self._check_early_stopping()
         if not isinstance(self.progress, bool | Integral):
             raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         if self.random_state is not None:
             check_random_state(self.random_state)  # raises for invalid values
 
     def _validate_training_data(self, X, y, *, reset: bool, classes=None):
+        categories = ordered_categories(y)
         if is_dataset(X):
             labels = None if y is None else check_labels(y)
             if reset:
                 self.input_shape_ = tuple(np.shape(X[0][0]))
                 self.n_features_in_ = self.input_shape_[0]
-                self.classes_inferred_ = self._resolve_classes(labels, classes)
+                self.classes_inferred_ = self._resolve_classes(
+                    labels, classes, categories
+                )
             return X, labels
         if y is None:
             raise ValueError(
@@ -177,7 +226,7 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
                 f"{len(labels)}."
             )
         if reset:
-            self.classes_inferred_ = self._resolve_classes(labels, classes)
+            self.classes_inferred_ = self._resolve_classes(labels, classes, categories)
         else:
             check_labels_known(labels, self.classes_, "classes_")
         return X, labels
@@ -207,35 +256,6 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
             )
         return X_array
 
-    def _resolve_classes(self, labels, classes) -> np.ndarray:
-        given = classes if classes is not None else self.classes
-        if given is None:
-            if labels is None:
-                raise ValueError(
-                    "classes is required when fitting on a Dataset without y."
-                )
-            resolved = np.unique(labels)
-        else:
-            resolved = check_class_values(given)
-            if labels is not None:
-                check_labels_known(labels, resolved, "classes")
-        if len(resolved) < 2:
-            raise ValueError(
-                f"y has only one class ({resolved[0]!r}); a classifier needs at "
-                "least 2 classes. Pass classes= to declare the others."
-            )
-        return resolved
-
-    @property
-    def classes_(self) -> np.ndarray:
-        if hasattr(self, "classes_inferred_"):
-            return self.classes_inferred_
-        if self.classes is not None and len(self.classes):
-            return check_class_values(self.classes)
-        raise AttributeError(
-            f"{type(self).__name__} has no classes_ before fit (or pass classes=)."
-        )
-
     def check_data(self, X, y=None) -> None:
         # Done before training by _validate_training_data; skorch's version
         # would overwrite classes_ with np.unique(y).
@@ -255,7 +275,11 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
     @property
     def _default_callbacks(self):
         *scoring, print_log = super()._default_callbacks
-        callbacks = [*scoring, *self._training_callbacks()]
+        callbacks = [
+            *scoring,
+            *self._training_callbacks(),
+            *self._early_stopping_callbacks(),
+        ]
         # Validated in fit; here (also reached from set_params) never raise.
         if isinstance(self.progress, bool | Integral) and self.progress:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -294,39 +318,7 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         if torch.is_tensor(y_pred) and y_pred.dtype in LOW_PRECISION:
             y_pred = y_pred.float()
         target = to_tensor(self._class_indices(y_true), device=self.device)
-        return self.criterion_(y_pred, target)
-
-    def _class_indices(self, y_true) -> torch.Tensor:
-        labels = torch.as_tensor(y_true)
-        values = torch.as_tensor(self.classes_, dtype=torch.float64)
-        values = values.to(labels.device)
-        labels = labels.to(torch.float64).reshape(-1)
-        index = torch.searchsorted(values, labels)
-        # Labels from a user Dataset are not validated up front: check them
-        # here (cheap on the CPU, where batches are built).
-        if labels.device.type == "cpu":
-            found = index.clamp(max=len(values) - 1)
-            if bool((values[found] != labels).any()):
-                unknown = labels[values[found] != labels].unique()[:5].tolist()
-                raise ValueError(f"y holds labels that are not in classes_: {unknown}.")
-        return index
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        split = self.train_split
-        if (
-            self.random_state is not None
-            and isinstance(split, ValidSplit)
-            and split.random_state is None
-        ):
-            # Seed skorch's shuffled split from the (seeded) torch RNG so the
-            # internal validation part is reproducible too.
-            split = copy.copy(split)
-            split.random_state = int(torch.randint(2**31 - 1, ()).item())
-            dataset = self.get_dataset(X, y)
-            if y is None:
-                return split(dataset, **fit_params)
-            return split(dataset, y, **fit_params)
-        return super().get_split_datasets(X, y, **fit_params)
+        return self._criterion_loss(y_pred, target, X)
 
     def get_iterator(self, dataset, training=False):
         """The mini-batch loader (skorch's, with two defaults changed).
@@ -372,7 +364,7 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         return super().predict_proba(X)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels (values from ``classes_``), decoded per ``decode``.
+        """Predicted labels (from ``classes_``), decoded per ``decode``.
 
         Parameters
         ----------
@@ -384,10 +376,14 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         """
         decode = check_decode(self.decode)
         proba = self.predict_proba(X)
-        return self.classes_[decode_indices(proba, self.classes_, decode)]
+        return self.classes_[decode_indices(proba, self.class_values_, decode)]
 
     def predict_expectation(self, X) -> np.ndarray:
-        """Expected label value ``sum_k q_k * v_k`` (continuous, float64).
+        """Expected class value ``sum_k q_k * v_k`` (continuous, float64).
+
+        ``v`` is ``class_values_``: the labels themselves where they are
+        numbers, else the class positions ``0..K-1`` (so for classes
+        ``["low", "mid", "high"]``, 1.4 lies between "mid" and "high").
 
         Parameters
         ----------
@@ -397,4 +393,4 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         -------
         ndarray of shape (n_samples,)
         """
-        return expectation(self.predict_proba(X), self.classes_)
+        return expectation(self.predict_proba(X), self.class_values_)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 from torch.utils.data.dataloader import default_collate
@@ -13,6 +14,10 @@ __all__ = ["ArrayDataset", "BatchAwareCollate"]
 
 class _Batch(tuple):
     """A whole mini-batch ``(X, y)`` returned by ``ArrayDataset.__getitems__``."""
+
+    def samples(self) -> list:
+        """The batch as a list of per-sample ``(X_i, y_i)``, for a collate_fn."""
+        return list(zip(*self, strict=False))
 
 
 class ArrayDataset(Dataset):
@@ -29,6 +34,8 @@ class ArrayDataset(Dataset):
         Shared with the tensor where possible (no copy for float32 arrays).
     y : array-like of shape (n_samples,), optional
         Labels; a zero placeholder per sample when omitted (as in skorch).
+        Numbers become a tensor; other labels (strings, ...) stay a numpy
+        array, and a batch's labels are a numpy array too.
 
     Examples
     --------
@@ -41,7 +48,7 @@ class ArrayDataset(Dataset):
 
     def __init__(self, X, y=None) -> None:
         self.X = _shared_tensor(X)
-        self.y = None if y is None else _shared_tensor(y)
+        self.y = None if y is None else _labels(y)
         if self.y is not None and len(self.y) != len(self.X):
             raise ValueError(
                 f"X and y have different lengths: {len(self.X)} and {len(self.y)}."
@@ -56,7 +63,10 @@ class ArrayDataset(Dataset):
 
     def __getitems__(self, indices) -> _Batch:
         index = torch.as_tensor(indices, dtype=torch.long)
-        y = torch.zeros(len(index)) if self.y is None else self.y[index]
+        if self.y is None:
+            y = torch.zeros(len(index))
+        else:
+            y = self.y[index if torch.is_tensor(self.y) else index.numpy()]
         return _Batch((self.X[index], y))
 
 
@@ -70,6 +80,14 @@ def _shared_tensor(array) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not")
         return torch.as_tensor(array)
+
+
+def _labels(y):
+    """Numeric labels as a tensor; any others (strings, ...) as a numpy array."""
+    if torch.is_tensor(y):
+        return y
+    array = np.asarray(y)
+    return _shared_tensor(array) if array.dtype.kind in "biuf" else array
 
 
 class BatchAwareCollate:
@@ -90,4 +108,4 @@ class BatchAwareCollate:
             return self.collate_fn(data)
         if self.collate_fn is default_collate:
             return list(data)
-        return self.collate_fn(list(zip(*data, strict=False)))
+        return self.collate_fn(data.samples())

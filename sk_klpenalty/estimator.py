@@ -28,14 +28,18 @@ __all__ = [
     "bf16_supported",
 ]
 
-#: scikit-learn estimator checks that cannot apply to a classifier of ordered
-#: numeric labels, with the reason; pass to ``parametrize_with_checks(...,
+#: scikit-learn estimator checks that cannot apply to this classifier, with
+#: the reason; pass to ``parametrize_with_checks(...,
 #: expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)``.
 EXPECTED_FAILED_CHECKS = {
-    "check_classifiers_classes": "string labels are refused: the penalty needs "
-    "numeric label values to measure distances between classes",
+    "check_classifiers_classes": "string labels need an order (classes=[...] "
+    "or an ordered pandas Categorical): the penalty spreads target mass to "
+    "neighbouring classes, and the check's labels come without one",
     "check_classifiers_regression_target": "float labels are valid ordered "
     "classes (e.g. grade 2.5), so a 'continuous' target is not refused",
+    "check_sample_weight_equivalence_on_dense_data": "mini-batch training: a "
+    "sample of weight 2 is not the same as the sample twice (the batches, "
+    "their weight sums and the shuffling differ), as for SGD",
 }
 _PENALTY_PARAMS = ("alpha", "sigma", "class_values")
 
@@ -73,10 +77,11 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
     (``max_epochs``, ``lr``, ``batch_size``, ``optimizer``, ``device``,
     ``callbacks``, ``module__*``, ``iterator_train__*``, ...) works as usual.
     What differs from plain skorch: ``predict`` returns labels (not column
-    indices), labels may be any numbers (ages with gaps, floats), the default
-    network is chosen from the shape of ``X``, nothing is held out for
-    validation unless ``train_split`` asks for it, and the output is quiet
-    unless ``verbose=1``.
+    indices), labels may be any numbers (ages with gaps, floats) or ordered
+    categories (``classes=["low", "mid", "high"]``), ``fit`` takes
+    ``sample_weight``, the default network is chosen from the shape of
+    ``X``, nothing is held out for validation unless ``early_stopping`` or
+    ``train_split`` asks for it, and the output is quiet unless ``verbose=1``.
 
     Parameters
     ----------
@@ -95,10 +100,13 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         Weight of the KL penalty (>= 0); 0 trains with plain cross-entropy.
     sigma : float, default=1.0
         Standard deviation of the Gaussian target, in label units (> 0): for
-        ages it is in years, whatever the gaps between the classes.
+        ages it is in years, whatever the gaps between the classes; for
+        ordered categories, in class positions.
     sigma_decay : float, default=1.0
         Per-epoch factor in (0, 1]: epoch ``e`` uses
-        ``sigma * sigma_decay ** e`` (the seed's best run used 0.95).
+        ``sigma * sigma_decay ** e`` (the seed's best run used 0.95). Where
+        that underflows to 0, the target is one-hot (its limit) and the
+        penalty equals the cross-entropy.
     decode : {"argmax", "mean", "median"}, default="argmax"
         Which point of the predicted distribution ``predict`` returns: the
         most probable class, the class nearest to the expected value, or the
@@ -109,21 +117,52 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         predictions on CPU. The global torch RNG is left as it was. ``None``
         uses the global torch RNG, as skorch does.
     classes : array-like, default=None
-        All class values (e.g. ``np.arange(117)`` for ages 0..116, so ages
-        missing from a training fold still get probability mass). Must
-        contain every label of ``y``. ``None`` uses the sorted labels of
-        ``y``.
+        All classes. Numbers are class values and are sorted, whatever order
+        they are given in (e.g. ``np.arange(117)`` for ages 0..116, so ages
+        missing from a training fold still get probability mass). Any other
+        labels (strings, pandas Intervals, ...) are taken in the order given,
+        e.g. ``["low", "mid", "high"]``, and the penalty measures distances
+        in class positions 0..K-1. Must contain every label of ``y``.
+        ``None`` uses the sorted labels of ``y`` if they are numbers, or the
+        categories of ``y`` if it is an ordered pandas ``Categorical``; other
+        labels without an order are an error.
     optimizer : torch optimizer class, default=torch.optim.Adam
     lr : float, default=1e-3
     max_epochs : int, default=20
     batch_size : int, default=64
     train_split : callable or None, default=None
-        ``None`` trains on all of ``X`` (what ``cross_val_score`` expects).
-        Training batches are shuffled every epoch (unlike plain skorch);
-        ``iterator_train__shuffle=False`` keeps the order.
-        Pass e.g. ``skorch.dataset.ValidSplit(0.2, stratified=True)`` to hold
-        out a validation part, and add ``skorch.callbacks.EarlyStopping`` to
-        ``callbacks`` for early stopping.
+        ``None`` trains on all of ``X`` (what ``cross_val_score`` expects),
+        unless ``early_stopping=True``. Training batches are shuffled every
+        epoch (unlike plain skorch); ``iterator_train__shuffle=False`` keeps
+        the order. Pass e.g. ``skorch.dataset.ValidSplit(0.2,
+        stratified=True)`` to hold out a validation part of your own.
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the classes in the loss, as in ``LogisticRegression``:
+        ``"balanced"`` is ``n_samples / (n_classes * count)`` over the
+        classes present in ``y``; a dict maps class labels to weights
+        (others get 1). Multiplies ``fit``'s ``sample_weight``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified,
+        seeded from ``random_state``; each ``fit``/``partial_fit`` call holds
+        out its own), score every epoch on it, stop after
+        ``n_iter_no_change`` epochs without an improvement of at least
+        ``tol``, and keep the weights of the best epoch (the last one that
+        improved by at least ``tol``). As in ``MLPClassifier``.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` (in (0, 1)).
+    n_iter_no_change : int, default=10
+        Epochs without improvement before early stopping stops.
+    tol : float, default=1e-4
+        Smallest change of the score that counts as an improvement (>= 0), in
+        the score's units.
+    scoring : str, callable or None, default=None
+        What early stopping monitors. ``None``: the validation loss (lower is
+        better; with ``sigma_decay < 1``, measured with each epoch's sigma).
+        A scikit-learn scorer name (e.g. ``"neg_mean_absolute_error"``) or a
+        callable ``scorer(estimator, X, y)``: higher is better, as for all
+        scikit-learn scorers; ``y`` holds labels, as ``predict`` returns them.
+        With weights, the validation loss is weighted, and so is the score
+        when the scorer takes ``sample_weight`` (scikit-learn's do).
     dataset : class, default=ArrayDataset
         Wraps the in-memory arrays; serves whole batches by tensor indexing.
     precision : {"fp32", "bf16"}, default="fp32"
@@ -147,8 +186,13 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Sorted class values; ``predict`` returns values from it and the
-        columns of ``predict_proba`` follow its order.
+        The classes in class order (sorted numbers, or the given order);
+        ``predict`` returns labels from it and the columns of
+        ``predict_proba`` follow its order.
+    class_values_ : ndarray of shape (n_classes,)
+        The number of each class that the penalty, ``decode="mean"`` and
+        ``predict_expectation`` use: the label itself for numbers, the
+        position 0..K-1 otherwise (float64).
     n_features_in_ : int
         ``X.shape[1]``: features for 2-D input, channels for images.
     feature_names_in_ : ndarray of str
@@ -157,6 +201,11 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         Shape of one sample, e.g. ``(1, 28, 28)``.
     sigma_ : float
         The sigma used in the last epoch (after the decay schedule).
+    n_iter_ : int
+        Epochs trained (counted since the last fresh initialisation).
+    best_epoch_ : int
+        The epoch whose weights the model holds: the best one with
+        ``early_stopping``, else the last (``n_iter_``).
     precision_ : {"fp32", "bf16"}
         The precision training used: ``precision``, or ``"fp32"`` where bf16
         is not supported. Prediction uses bf16 only where ``precision_`` is
@@ -178,6 +227,19 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
     array([0, 1, 2, 3, 4])
     >>> clf.predict(X[:4]).shape, clf.predict_proba(X[:4]).shape
     ((4,), (4, 5))
+
+    Ordered categories, weights and early stopping:
+
+    >>> grades = np.array(["low", "mid", "high"])[np.digitize(X[:, 0], [-0.5, 0.5])]
+    >>> clf = KLPenaltyClassifier(classes=["low", "mid", "high"],
+    ...                           class_weight="balanced", early_stopping=True,
+    ...                           max_epochs=50, random_state=0).fit(X, grades)
+    >>> clf.classes_.tolist(), clf.class_values_.tolist()
+    (['low', 'mid', 'high'], [0.0, 1.0, 2.0])
+    >>> set(clf.predict(X)) <= {"low", "mid", "high"}
+    True
+    >>> clf.best_epoch_ <= clf.n_iter_ <= 50
+    True
     """
 
     def __init__(
@@ -228,7 +290,7 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
 
     def _class_values_tensor(self) -> torch.Tensor | None:
         try:
-            return torch.as_tensor(self.classes_, dtype=torch.float32)
+            return torch.as_tensor(self.class_values_, dtype=torch.float32)
         except AttributeError:
             return None
 

@@ -13,12 +13,15 @@ from sklearn.utils.validation import column_or_1d
 
 __all__ = [
     "check_choices",
+    "check_device",
     "check_int",
     "check_class_values",
     "check_labels",
     "check_labels_known",
     "check_real",
     "is_int",
+    "is_numeric_labels",
+    "is_real",
 ]
 
 
@@ -60,44 +63,145 @@ def check_choices(values, allowed, name: str) -> tuple[str, ...]:
     return values
 
 
-def check_labels(y) -> np.ndarray:
-    """``y`` as a 1-D array of finite numeric labels (booleans become ints)."""
+def check_labels(y, name: str = "y") -> np.ndarray:
+    """``y`` as a 1-D array of labels, with no missing ones.
+
+    Numeric labels (ints, floats; booleans become ints; an object array that
+    holds only numbers becomes a numeric one) must be finite. Any other labels
+    (strings, or objects such as pandas Intervals) are kept as they are; the
+    estimators need their order (see :func:`~sk_klpenalty.labels.resolve_classes`).
+
+    Examples
+    --------
+    >>> check_labels([True, False])
+    array([1, 0])
+    >>> check_labels(np.array([1, 2], dtype=object)).dtype.kind
+    'i'
+    """
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)  # DataConversionWarning, as scikit-learn
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}.")
-    if y.dtype.kind not in "biuf":
-        raise ValueError(
-            f"Unknown label type: y has dtype {y.dtype}, but must hold numeric "
-            "labels (ints or floats): the penalty measures distances between "
-            "label values. Map ordered categories to numbers first (e.g. "
-            "'low'/'mid'/'high' -> 0/1/2)."
-        )
+        raise ValueError(f"{name} must be 1-D (n_samples,), got shape {y.shape}.")
+    if y.dtype.kind == "O" and all(is_real(v) for v in y):
+        y = np.array(y.tolist())  # numbers that came as objects (pandas)
     if y.dtype.kind == "b":
         return y.astype(np.int64)
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError("y contains NaN or infinity.")
+    if y.dtype.kind in "iuf":
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(f"{name} contains NaN or infinity.")
+        return y
+    if y.dtype.kind not in "USO":
+        raise ValueError(
+            f"Unknown label type: {name} has dtype {y.dtype}; labels must be "
+            "numbers, strings or other hashable objects."
+        )
+    if y.dtype.kind == "O":
+        import pandas as pd
+
+        if pd.isna(y).any():
+            raise ValueError(f"{name} contains missing labels (None or NaN).")
     return y
 
 
+def is_numeric_labels(labels: np.ndarray) -> bool:
+    """Whether ``labels`` (from :func:`check_labels`) are numbers."""
+    return labels.dtype.kind in "biuf"
+
+
 def check_class_values(classes) -> np.ndarray:
-    """The sorted class values of ``classes``; duplicates are an error."""
-    values = check_labels(classes)
-    unique = np.unique(values)
+    """The classes in class order: numbers sorted, other labels as given.
+
+    Numbers are values and their order is their values'; any other labels
+    (strings, pandas Intervals, ...) keep the order in which they are given.
+    Duplicates are an error.
+
+    Examples
+    --------
+    >>> check_class_values([3, 1, 2])
+    array([1, 2, 3])
+    >>> check_class_values(["low", "mid", "high"]).tolist()
+    ['low', 'mid', 'high']
+    """
+    values = check_labels(classes, "classes")
+    if is_numeric_labels(values):
+        unique = np.unique(values)
+    else:
+        unique = values[sorted(_first_positions(values).values())]
     if len(unique) != len(values):
         raise ValueError("classes contains duplicate values.")
     return unique
 
 
+def _first_positions(values: np.ndarray) -> dict:
+    positions: dict = {}
+    for i, value in enumerate(values.tolist()):
+        positions.setdefault(value, i)
+    return positions
+
+
 def check_labels_known(labels: np.ndarray, classes: np.ndarray, name: str) -> None:
     """Raise if ``labels`` holds a value missing from ``classes``."""
-    unknown = np.setdiff1d(labels, classes)
+    if is_numeric_labels(labels) and is_numeric_labels(classes):
+        unknown = np.setdiff1d(labels, classes).tolist()
+    else:
+        known = set(classes.tolist())
+        unknown = [v for v in _first_positions(labels) if v not in known]
     if len(unknown):
         raise ValueError(
-            f"y contains labels that are not in {name}: {unknown[:5].tolist()}"
+            f"y contains labels that are not in {name}: {unknown[:5]}"
             f"{' ...' if len(unknown) > 5 else ''}."
         )
+
+
+def check_device(device) -> None:
+    """Raise a one-line ``ValueError`` unless torch can use ``device`` here.
+
+    ``None`` (skorch: leave the module where it is) passes. A CUDA (or other
+    accelerator) device needs one to be available, so that a missing GPU is
+    reported before anything is built, not deep inside torch.
+
+    Examples
+    --------
+    >>> check_device("cpu")
+    >>> check_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be a torch device such as 'cpu' or 'cuda', got 'gpu'.
+    """
+    if device is None:
+        return
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
+        ) from None
+    if parsed.type in ("cpu", "meta"):
+        return
+    backend = getattr(torch, parsed.type, None)
+    if parsed.type == "mps":
+        backend = torch.backends.mps
+    is_available = getattr(backend, "is_available", None)
+    if is_available is not None and not is_available():
+        raise ValueError(
+            f"device={device!r}, but torch finds no {parsed.type} device on this "
+            f"machine (torch.{parsed.type}.is_available() is False); use "
+            "device='cpu'."
+        )
+    count = getattr(backend, "device_count", None)
+    if parsed.index is not None and count is not None and parsed.index >= count():
+        raise ValueError(
+            f"device={device!r}, but this machine has {count()} {parsed.type} "
+            f"device(s), numbered from 0."
+        )
+
+
+def is_real(value) -> bool:
+    """A real number, but not a bool."""
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def is_int(value) -> bool:

@@ -4,6 +4,7 @@ import csv
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sk_klpenalty import KLPenaltyClassifier
@@ -162,3 +163,84 @@ def test_resume_refuses_a_different_job(small_task, tmp_path):
     compare_penalty(X, y, **kwargs)
     with pytest.raises(ValueError, match="different job"):
         compare_penalty(X, y, sigmas=(3.0,), resume=True, **kwargs)
+
+
+def test_out_dir_that_is_a_file_is_refused_before_any_fit(
+    small_task, tmp_path, monkeypatch, result
+):
+    X, y = small_task
+    existing = tmp_path / "report.txt"
+    existing.write_text("not a folder")
+    monkeypatch.setattr(compare_runner, "_fit_and_score", _forbidden)
+    for out_dir in (existing, existing / "below"):
+        with pytest.raises(ValueError, match="out_dir must be a folder"):
+            compare_penalty(X, y, progress=False, out_dir=out_dir)
+    with pytest.raises(ValueError, match="must be a folder"):
+        result.save(existing)
+
+
+NAMES = ["zero", "one", "two", "three", "four"]  # not in alphabetical order
+
+
+def test_ordered_string_labels_score_on_class_positions(small_task):
+    X, y = small_task
+    kwargs = {"cv": 2, "controls": False, "progress": False, "sigmas": (1.0,)}
+    numbers = compare_penalty(X, y, estimator=KLPenaltyClassifier(**TINY), **kwargs)
+    names = np.array(NAMES)[y]
+    declared = compare_penalty(
+        X, names, estimator=KLPenaltyClassifier(classes=NAMES, **TINY), **kwargs
+    )
+    categorical = compare_penalty(
+        X,
+        pd.Categorical(names, categories=NAMES, ordered=True),
+        estimator=KLPenaltyClassifier(**TINY),
+        **kwargs,
+    )
+    # Positions 0..4 in the given order are the numeric labels 0..4.
+    metrics = list(METRICS)
+    for result in (declared, categorical):
+        assert result.job["classes"] == NAMES
+        np.testing.assert_allclose(
+            result.records[metrics].to_numpy(), numbers.records[metrics].to_numpy()
+        )
+        assert "class positions 0..K-1" in result.to_markdown()
+    assert "in label units" in numbers.to_markdown()
+
+
+def test_unordered_string_labels_are_refused_before_any_fit(small_task, monkeypatch):
+    X, y = small_task
+    monkeypatch.setattr(compare_runner, "_fit_and_score", _forbidden)
+    with pytest.raises(ValueError, match="no order was given"):
+        compare_penalty(X, np.array(NAMES)[y], progress=False)
+
+
+def test_weights_and_early_stopping_reach_every_fit(small_task, monkeypatch):
+    X, y = small_task
+    weights = np.where(np.arange(len(y)) % 4 == 0, 0.0, 1.0 + y)
+    received = []
+    original = compare_runner._fit_and_score
+
+    def spy(*args, **kwargs):
+        estimator, _, _, _, train = args[:5]
+        received.append((estimator.class_weight, estimator.early_stopping))
+        np.testing.assert_array_equal(args[-1], weights[train])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(compare_runner, "_fit_and_score", spy)
+    estimator = KLPenaltyClassifier(
+        class_weight="balanced", early_stopping=True, max_epochs=3, batch_size=32
+    )
+    result = compare_penalty(
+        X,
+        y,
+        estimator=estimator,
+        sample_weight=weights,
+        cv=2,
+        controls=False,
+        progress=False,
+    )
+    assert received == [("balanced", True)] * 4
+    assert result.records[list(METRICS)].notna().all().all()
+    assert "sample_weight_sha256" in result.job
+    with pytest.raises(ValueError, match="sample_weight"):
+        compare_penalty(X, y, sample_weight=weights[:10], progress=False)

@@ -177,6 +177,26 @@ def test_cuda_fit_keeps_model_and_loss_on_the_gpu_and_pickles(tiny_images, preci
     np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
 
 
+@requires_cuda
+def test_cuda_fit_with_ordered_strings_weights_and_early_stopping(tiny_images):
+    X, y = tiny_images
+    names = np.array(["none", "low", "mid", "high"])
+    clf = KLPenaltyClassifier(
+        device="cuda",
+        classes=list(names),
+        class_weight="balanced",
+        early_stopping=True,
+        scoring="accuracy",
+        max_epochs=6,
+        batch_size=32,
+        random_state=0,
+    ).fit(X, names[y], sample_weight=np.arange(len(y)) % 3)
+    assert next(clf.module_.parameters()).device.type == "cuda"
+    assert 1 <= clf.best_epoch_ <= clf.n_iter_ <= 6
+    assert set(clf.predict(X)) <= set(names)
+    assert np.isfinite(clf.history[:, "valid_loss"]).all()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_a_model_saved_on_a_gpu_loads_and_predicts_on_a_cpu_only_machine(
@@ -267,6 +287,41 @@ def test_user_dataset_and_collate_fn_still_work(ordinal_tabular):
     assert set(clf.predict(X)) <= set(AGES)
 
 
+def test_a_sigma_schedule_that_underflows_to_zero_trains_to_the_end():
+    # The case found: sigma=1, decay 1e-3 reaches 0.0 (float64) in epoch 109
+    # and is 0 in float32 from about epoch 16; every epoch must train.
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    clf = KLPenaltyClassifier(sigma=1.0, sigma_decay=1e-3, max_epochs=120).fit(X, y)
+    sigmas = clf.history[:, "sigma"]
+    assert len(sigmas) == 120 and sigmas[-1] == 0.0 and clf.sigma_ == 0.0
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_at_sigma_zero_the_penalty_is_cross_entropy(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(alpha=0.5, sigma=1.0, sigma_decay=1e-200, max_epochs=3)
+    clf.fit(X, y)
+    assert clf.history[:, "sigma"] == [1.0, 1e-200, 0.0]
+    logits = clf.forward(X[:50])
+    target = torch.as_tensor(clf._class_indices(y[:50]))
+    ce = torch.nn.functional.cross_entropy(logits, target)
+    torch.testing.assert_close(clf.criterion_(logits, target), 1.5 * ce)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_one_line_error_before_anything_is_built(
+    ordinal_tabular,
+):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(device="cuda", max_epochs=1)
+    with pytest.raises(ValueError, match=r"^device='cuda', but torch finds no cuda"):
+        clf.fit(X, y)
+    assert not clf.initialized_ and not hasattr(clf, "module_")
+
+
 BAD_PARAMS = [
     ({"alpha": -0.1}, ValueError, "alpha"),
     ({"alpha": float("nan")}, ValueError, "alpha"),
@@ -277,6 +332,9 @@ BAD_PARAMS = [
     ({"sigma_decay": 1.5}, ValueError, "sigma_decay"),
     ({"decode": "mode"}, ValueError, "decode"),
     ({"criterion__alpha": 2.0}, ValueError, "alpha"),
+    ({"device": "gpu"}, ValueError, "device must be a torch device"),
+    ({"device": "cuda:x"}, ValueError, "device"),
+    ({"device": "cuda:99"}, ValueError, "device"),
 ]
 
 
@@ -290,8 +348,9 @@ def test_bad_parameters_fail_before_training(ordinal_tabular, params, error, mat
 
 
 BAD_DATA = [
-    (lambda X, y: (X, y.astype(str)), ValueError, "numeric labels"),
-    (lambda X, y: (X, y.astype(object)), ValueError, "Unknown label type"),
+    (lambda X, y: (X, y.astype(str)), ValueError, "no order was given"),
+    (lambda X, y: (X, y.astype(complex)), ValueError, "Unknown label type"),
+    (lambda X, y: (X, np.where(y == 21, None, y.astype(str))), ValueError, "missing"),
     (lambda X, y: (X, np.stack([y, y], axis=1)), ValueError, "1-D"),
     (lambda X, y: (X, np.where(y == 21, np.nan, y)), ValueError, "NaN"),
     (lambda X, y: (np.where(X > 2, np.nan, X), y), ValueError, "NaN"),

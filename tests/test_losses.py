@@ -20,19 +20,29 @@ from sk_klpenalty.losses import (
 )
 
 
-def reference_loss(logits, target, alpha, sigma, class_values):
+def reference_losses(logits, target, alpha, sigma, class_values):
     """The seed's formula, one sample at a time, in float64 (no epsilon)."""
     logits = logits.double().numpy()
     values = np.asarray(class_values, dtype=np.float64)
-    total = 0.0
+    losses = []
     for z, t in zip(logits, target.numpy(), strict=False):
         log_q = z - z.max() - np.log(np.exp(z - z.max()).sum())
-        p = np.exp(-0.5 * ((values - values[t]) / sigma) ** 2)
+        if sigma == 0:  # the limit: a one-hot target
+            p = (values == values[t]).astype(np.float64)
+        else:
+            p = np.exp(-0.5 * ((values - values[t]) / sigma) ** 2)
         p /= p.sum()
         nonzero = p > 0
         kl = np.sum(p[nonzero] * (np.log(p[nonzero]) - log_q[nonzero]))
-        total += -log_q[t] + alpha * kl
-    return total / len(logits)
+        losses.append(-log_q[t] + alpha * kl)
+    return np.array(losses)
+
+
+def reference_loss(logits, target, alpha, sigma, class_values, sample_weight=None):
+    """Mean of :func:`reference_losses`, weighted: sum w_i l_i / sum w_i."""
+    losses = reference_losses(logits, target, alpha, sigma, class_values)
+    weights = np.ones(len(losses)) if sample_weight is None else sample_weight
+    return float(np.sum(weights * losses) / np.sum(weights))
 
 
 def test_gaussian_rows_sum_to_one_and_use_label_units():
@@ -175,7 +185,7 @@ def test_criterion_pickles_without_its_cache():
     [
         ({"alpha": -1.0, "sigma": 1.0}, "alpha"),
         ({"alpha": float("nan"), "sigma": 1.0}, "alpha"),
-        ({"alpha": 1.0, "sigma": 0.0}, "sigma"),
+        ({"alpha": 1.0, "sigma": -1.0}, "sigma"),
         ({"alpha": 1.0, "sigma": float("inf")}, "sigma"),
     ],
 )
@@ -324,15 +334,19 @@ def test_criterion_pickled_before_the_alpha_cache_still_works():
     ],
     ids=["CEKLLoss", "uniform", "permuted", "ce_kl_loss"],
 )
-def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss):
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weighted"])
+def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss, weighted):
     torch.manual_seed(0)
     logits, target = torch.randn(64, 30) * 3, torch.randint(0, 30, (64,))
     values = torch.linspace(0.0, 58.0, 30)
+    weights = torch.rand(64) * (torch.arange(64) % 5 != 0)  # some zeros
     results = {}
     for device in ("cpu", "cuda"):
         loss_fn = make_loss(class_values=values)
         if isinstance(loss_fn, torch.nn.Module):
             loss_fn = loss_fn.to(device)
+        if weighted:
+            loss_fn = functools.partial(loss_fn, sample_weight=weights.to(device))
         z = logits.detach().clone().to(device).requires_grad_(True)
         t = target.to(device)
         loss_fn(z, t).backward()  # the first call builds the cached tables
@@ -350,3 +364,123 @@ def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss):
     (cuda_loss, cuda_grad), (cpu_loss, cpu_grad) = results["cuda"], results["cpu"]
     torch.testing.assert_close(cuda_loss, cpu_loss, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(cuda_grad, cpu_grad, rtol=1e-4, atol=1e-7)
+
+
+# Every way the loss is computed: the functional form with its cached table
+# (default class values) or per-call rows (given values), and the criterion
+# with its table or, above _MAX_TABLE_CLASSES, per-batch rows.
+def _functional(logits, target, alpha, sigma, values, **kwargs):
+    return ce_kl_loss(logits, target, alpha=alpha, sigma=sigma, **kwargs)
+
+
+def _functional_with_values(logits, target, alpha, sigma, values, **kwargs):
+    return ce_kl_loss(
+        logits, target, alpha=alpha, sigma=sigma, class_values=values, **kwargs
+    )
+
+
+def _criterion(logits, target, alpha, sigma, values, **kwargs):
+    return CEKLLoss(alpha=alpha, sigma=sigma, class_values=values)(
+        logits, target, **kwargs
+    )
+
+
+def _criterion_without_table(logits, target, alpha, sigma, values, **kwargs):
+    from sk_klpenalty.losses import cekl
+
+    limit = cekl._MAX_TABLE_CLASSES
+    cekl._MAX_TABLE_CLASSES = 2  # the per-batch path of > 2048 classes
+    try:
+        return _criterion(logits, target, alpha, sigma, values, **kwargs)
+    finally:
+        cekl._MAX_TABLE_CLASSES = limit
+
+
+LOSS_PATHS = [
+    _functional,
+    _functional_with_values,
+    _criterion,
+    _criterion_without_table,
+]
+
+
+@pytest.mark.parametrize("loss_path", LOSS_PATHS)
+@pytest.mark.parametrize("alpha", [0.0, 0.7])
+@pytest.mark.parametrize("weights", ["positive", "some zero"])
+def test_weighted_loss_is_the_weighted_mean_of_per_sample_losses(
+    loss_path, alpha, weights
+):
+    generator = torch.Generator().manual_seed(3)
+    logits = torch.randn(12, 7, generator=generator) * 3
+    target = torch.randint(0, 7, (12,), generator=generator)
+    sample_weight = torch.rand(12, generator=generator) * 5
+    if weights == "some zero":
+        sample_weight[::3] = 0.0
+    values = torch.arange(7.0)
+    loss = loss_path(logits, target, alpha, 1.3, values, sample_weight=sample_weight)
+    expected = reference_loss(
+        logits, target, alpha, 1.3, values.numpy(), sample_weight.double().numpy()
+    )
+    assert loss.item() == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    # Zero weights: those samples do not matter at all.
+    if weights == "some zero":
+        keep = sample_weight > 0
+        subset = loss_path(
+            logits[keep],
+            target[keep],
+            alpha,
+            1.3,
+            values,
+            sample_weight=sample_weight[keep],
+        )
+        assert loss.item() == pytest.approx(subset.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("loss_path", LOSS_PATHS)
+def test_equal_weights_give_the_unweighted_loss_and_zero_weights_no_gradient(
+    loss_path,
+):
+    logits = torch.randn(9, 5, requires_grad=True)
+    target = torch.randint(0, 5, (9,))
+    values = torch.arange(5.0)
+    plain = loss_path(logits, target, 1.0, 2.0, values)
+    equal = loss_path(
+        logits, target, 1.0, 2.0, values, sample_weight=torch.full((9,), 4.0)
+    )
+    torch.testing.assert_close(equal, plain)
+    zero = loss_path(logits, target, 1.0, 2.0, values, sample_weight=torch.zeros(9))
+    zero.backward()
+    assert zero.item() == 0.0 and bool((logits.grad == 0).all())
+
+
+def test_sample_weight_must_have_one_weight_per_row():
+    with pytest.raises(ValueError, match="sample_weight"):
+        ce_kl_loss(
+            torch.randn(3, 4),
+            torch.tensor([0, 1, 2]),
+            alpha=1.0,
+            sigma=1.0,
+            sample_weight=torch.ones(2),
+        )
+
+
+@pytest.mark.parametrize("loss_path", LOSS_PATHS)
+def test_sigma_zero_is_the_one_hot_limit_where_kl_equals_cross_entropy(loss_path):
+    # A decaying schedule underflows to sigma = 0.0; the loss takes its limit.
+    logits, target = torch.randn(10, 6), torch.randint(0, 6, (10,))
+    values = torch.tensor([0.0, 1.0, 2.0, 5.0, 9.0, 20.0])
+    loss = loss_path(logits, target, 0.5, 0.0, values)
+    ce = F.cross_entropy(logits, target)
+    torch.testing.assert_close(loss, 1.5 * ce)
+    for tiny in (1e-40, 1e-300):  # on the way there: float32 subnormal, then 0
+        approach = loss_path(logits, target, 0.5, tiny, values)
+        torch.testing.assert_close(approach, loss)
+    torch.testing.assert_close(gaussian_targets(values, values, 0.0), torch.eye(6))
+
+
+def test_sigma_zero_controls_are_one_hot_too():
+    logits, target = torch.randn(10, 6), torch.randint(0, 6, (10,))
+    ce = F.cross_entropy(logits, target)
+    for control in (UniformSmoothingKLLoss, PermutedGaussianKLLoss):
+        loss = control(alpha=1.0, sigma=0.0)(logits, target)
+        torch.testing.assert_close(loss, 2.0 * ce, msg=control.__name__)

@@ -12,7 +12,7 @@ import numpy as np
 from ..metrics import METRICS
 from .configs import BASELINE
 from .stats import corrected_resampled_ttest
-from .store import json_safe
+from .store import json_safe, make_folder
 
 __all__ = ["CompareResult"]
 
@@ -109,7 +109,7 @@ class CompareResult:
             f"Data: {job['n_samples']} samples of shape {tuple(job['sample_shape'])}, "
             f"{len(job['classes'])} classes. Folds: {job['cv']} "
             f"({n_fits} fits per configuration). Metrics on the held-out folds, "
-            "in label units; `within ±k` uses "
+            f"{_metric_units(job['classes'])}; `within ±k` uses "
             f"k = {job['within']:g}.",
             "Intervals: 95%, corrected resampled t (Nadeau & Bengio 2003), "
             f"test/train ratio {job['test_train_ratio']:.3f}.",
@@ -230,8 +230,7 @@ class CompareResult:
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.md``, ``results.csv``, ``summary.json`` and ``plot.png``."""
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = make_folder(out_dir)
         paths = {
             name: out_dir / name
             for name in ("report.md", "results.csv", "summary.json", "plot.png")
@@ -275,3 +274,13 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def _metric_units(classes: list) -> str:
+    """In what units the report's metrics are: labels, or class positions."""
+    if all(isinstance(c, int | float) for c in classes):
+        return "in label units"
+    return (
+        "on class positions 0..K-1 in the given order (the labels are not "
+        "numbers: an error of 1 is one class step)"
+    )

@@ -14,11 +14,19 @@ from sklearn.model_selection import RepeatedStratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing
 
 from ..decode import DECODES, decode_indices, expectation
+from ..labels import label_indices, ordered_categories, resolve_classes
 from ..metrics import ordinal_metrics
-from ..validation import check_choices
+from ..validation import check_choices, check_labels
+from ..weights import check_sample_weight
 from .configs import best_penalty, control_configs, penalty_configs
 from .report import CompareResult
-from .store import ResultsStore, describe_job, record_key, records_frame
+from .store import (
+    ResultsStore,
+    describe_job,
+    record_key,
+    records_frame,
+    weights_digest,
+)
 from .workers import exit_with_job, parallel_unordered, task_threads, threads_per_worker
 
 __all__ = ["compare_penalty"]
@@ -45,6 +53,7 @@ def _fit_and_score(
     seed,
     n_threads,
     job_pid,
+    sample_weight=None,
 ):
     """One fit; one record per decode. Runs in a joblib worker."""
     import torch
@@ -57,7 +66,8 @@ def _fit_and_score(
     try:
         model = clone(estimator).set_params(**config.params, random_state=seed)
         start = time.perf_counter()
-        model.fit(_safe_indexing(X, train), y[train])
+        fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        model.fit(_safe_indexing(X, train), y[train], **fit_params)
         fit_seconds = time.perf_counter() - start
         # One forward pass serves every decode: decoding is a function of proba.
         proba = model.predict_proba(_safe_indexing(X, test))
@@ -65,15 +75,19 @@ def _fit_and_score(
         # Worker threads are reused (dask, threading backend): leave them as found.
         if n_threads:
             torch.set_num_threads(previous)
-    expected = expectation(proba, model.classes_)
+    # Metrics on the class values: the labels where they are numbers, else
+    # the class positions 0..K-1.
+    values = model.class_values_
+    true_values = values[label_indices(y[test], model.classes_)]
+    expected = expectation(proba, values)
     records = []
     for decode in decodes:
-        predicted = model.classes_[decode_indices(proba, model.classes_, decode)]
+        predicted = values[decode_indices(proba, values, decode)]
         scores = ordinal_metrics(
-            y[test],
+            true_values,
             predicted,
             y_expected=expected,
-            labels=model.classes_,
+            labels=values,
             within=within,
         )
         records.append(
@@ -112,13 +126,17 @@ def compare_penalty(
     progress: bool = True,
     out_dir: str | Path | None = None,
     resume: bool = False,
+    sample_weight=None,
 ) -> CompareResult:
     """Cross-validated comparison of cross-entropy with the KL penalty.
 
     Parameters
     ----------
     X, y : array-like
-        Data and numeric labels, as for :meth:`KLPenaltyClassifier.fit`.
+        Data and labels, as for :meth:`KLPenaltyClassifier.fit`: numbers,
+        or labels with an order (the estimator's ``classes=[...]`` or an
+        ordered pandas ``Categorical``). Metrics are in label units for
+        numbers, in class positions ``0..K-1`` otherwise.
     estimator : KLPenaltyClassifier, optional
         The model to compare (epochs, lr, device, ...). Default:
         ``KLPenaltyClassifier(max_epochs=10)``. Each fit is a clone with the
@@ -159,6 +177,9 @@ def compare_penalty(
     resume : bool, default=False
         Keep the finished folds in ``out_dir/results.csv`` and run only the
         rest. Refused if ``out_dir`` holds a different job.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weights for training (each fit gets those of its training part);
+        the held-out metrics are unweighted.
 
     Returns
     -------
@@ -179,11 +200,15 @@ def compare_penalty(
     from ..estimator import KLPenaltyClassifier
 
     decodes = check_choices(decodes, DECODES, "decodes")
-    y = np.asarray(y)
+    categories = ordered_categories(y)
+    y = check_labels(y)
+    sample_weight = check_sample_weight(sample_weight, len(y))
     if estimator is None:
         estimator = KLPenaltyClassifier(max_epochs=10)
+    # Every fold predicts the same columns; unordered labels fail here.
+    classes = resolve_classes(y, getattr(estimator, "classes", None), categories)
     if getattr(estimator, "classes", None) is None:
-        estimator = clone(estimator).set_params(classes=np.unique(y))
+        estimator = clone(estimator).set_params(classes=classes)
     cv = _resolve_cv(cv, random_state)
     splits = list(cv.split(X, y))
     per_repeat = len(splits) // max(1, getattr(cv, "n_repeats", 1))
@@ -196,6 +221,8 @@ def compare_penalty(
     has_penalty = len(configs) > 1
     job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
     job["test_train_ratio"] = test_train_ratio
+    if sample_weight is not None:
+        job["sample_weight_sha256"] = weights_digest(sample_weight)
     store = ResultsStore(out_dir, job, resume)
     records = store.records
     total = len(splits) * (len(configs) + (2 if controls and has_penalty else 0))
@@ -232,6 +259,7 @@ def compare_penalty(
                         _fold_seed(random_state, *split),
                         n_threads,
                         os.getpid(),
+                        None if sample_weight is None else sample_weight[train],
                     )
                     for config, split, train, test in tasks
                 ),

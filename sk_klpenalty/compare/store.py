@@ -13,14 +13,55 @@ import numpy as np
 
 from ..metrics import METRICS
 
-__all__ = ["COLUMNS", "ResultsStore", "describe_job", "json_safe", "record_key"]
+__all__ = [
+    "COLUMNS",
+    "ResultsStore",
+    "describe_job",
+    "json_safe",
+    "make_folder",
+    "record_key",
+    "weights_digest",
+]
 
 _ID_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
 COLUMNS = [*_ID_COLUMNS, "decode", "n_train", "n_test", "fit_seconds", *METRICS]
 
 
+def make_folder(out_dir, name: str = "out_dir") -> Path:
+    """``out_dir`` as a Path, created if missing; a file there is an error."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(
+            f"{name} must be a folder, but {str(out_dir)!r} is a file (or lies "
+            "below one); choose a folder for the results."
+        ) from None
+    return out_dir
+
+
 def record_key(record: dict) -> tuple:
     return (record["config"], int(record["repeat"]), int(record["fold"]))
+
+
+def weights_digest(sample_weight: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(sample_weight).tobytes()).hexdigest()
+
+
+def _labels_bytes(y: np.ndarray) -> bytes:
+    if y.dtype.kind in "biuf":
+        return np.ascontiguousarray(y).tobytes()
+    return "\x00".join(map(repr, y.tolist())).encode()  # objects: not their addresses
+
+
+def _job_classes(y: np.ndarray, estimator) -> list:
+    """The classes present in ``y``: sorted numbers, or others in class order."""
+    if y.dtype.kind in "biuf":
+        return np.unique(y).tolist()
+    present = set(y.tolist())
+    return [str(c) for c in np.asarray(estimator.classes).tolist() if c in present]
 
 
 def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) -> dict:
@@ -29,7 +70,7 @@ def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) ->
     X_array = np.asarray(X)
     step = max(1, len(X_array) // 64)
     digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(y).tobytes())
+    digest.update(_labels_bytes(y))
     digest.update(np.ascontiguousarray(X_array[::step]).tobytes())
     plain = (bool, int, float, str, type(None))
     settings = {
@@ -40,7 +81,7 @@ def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) ->
     return {
         "n_samples": int(len(y)),
         "sample_shape": list(X_array.shape[1:]),
-        "classes": np.unique(y).tolist(),
+        "classes": _job_classes(y, estimator),
         "data_sha256": digest.hexdigest(),
         "estimator": settings,
         "cv": repr(cv),
@@ -61,8 +102,7 @@ class ResultsStore:
             if resume:
                 raise ValueError("resume=True needs out_dir, where the results are.")
             return
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = make_folder(out_dir)
         self.path = out_dir / "results.csv"
         job_path = out_dir / "job.json"
         if resume and self.path.exists():

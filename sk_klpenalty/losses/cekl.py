@@ -41,19 +41,50 @@ _functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
 _functional_tables_lock = threading.Lock()
 
 
+def _row_scale(sample_weight, logits: torch.Tensor) -> torch.Tensor | None:
+    """``w_i / sum(w)`` per row (zeros if every weight is 0), or ``None``.
+
+    No check of the values: that would synchronise with the host on a GPU.
+    """
+    if sample_weight is None:
+        return None
+    weight = torch.as_tensor(sample_weight, device=logits.device, dtype=torch.float32)
+    if weight.shape != (len(logits),):
+        raise ValueError(
+            f"sample_weight must have shape ({len(logits)},), one weight per row "
+            f"of the logits, got {tuple(weight.shape)}."
+        )
+    return weight / weight.sum().clamp_min(torch.finfo(torch.float32).tiny)
+
+
+def _weighted_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | None
+) -> torch.Tensor:
+    if scale is None:
+        return F.cross_entropy(logits, target)
+    return (F.cross_entropy(logits, target, reduction="none") * scale).sum()
+
+
 def _ce_kl_from_targets(
     logits: torch.Tensor,
     target: torch.Tensor,
     alpha: float,
     p: torch.Tensor,
     neg_entropy: torch.Tensor,
+    scale: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Batch mean of CE + alpha*KL given per-sample target rows ``p``."""
+    """Batch mean of CE + alpha*KL given per-sample target rows ``p``.
+
+    With ``scale`` (:func:`_row_scale`), the weighted mean instead.
+    """
     weights = alpha * p
     weights.scatter_add_(
         1, target.unsqueeze(1), torch.ones_like(weights[:, :1])
     )  # onehot(t) + alpha * p
-    return F.cross_entropy(logits, weights) + alpha * neg_entropy.mean()
+    if scale is None:
+        return F.cross_entropy(logits, weights) + alpha * neg_entropy.mean()
+    per_row = F.cross_entropy(logits, weights, reduction="none")
+    return ((per_row + alpha * neg_entropy) * scale).sum()
 
 
 def _ce_kl_from_table(
@@ -61,16 +92,22 @@ def _ce_kl_from_table(
     target: torch.Tensor,
     weights: torch.Tensor,
     offsets: torch.Tensor,
+    scale: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Batch mean of CE + alpha*KL from the tables of :func:`_weight_table`.
 
     The tables are already scaled for this batch size, so the loss is one
     product and two sums: on the CPU each extra op (a negation, a division
     by B) is an autograd node that costs about as much as the arithmetic.
+    With ``scale`` (sample weights, :func:`_row_scale`), the tables are the
+    unscaled ones (batch size 1) and each row is scaled by its weight.
     """
     log_q = torch.log_softmax(logits, dim=1)
     rows = weights.index_select(0, target)
-    return (rows * log_q).sum() + offsets.index_select(0, target).sum()
+    if scale is None:
+        return (rows * log_q).sum() + offsets.index_select(0, target).sum()
+    per_row = (rows * log_q).sum(dim=1) + offsets.index_select(0, target)
+    return (per_row * scale).sum()
 
 
 def _weight_table(
@@ -118,6 +155,7 @@ def ce_kl_loss(
     alpha: float,
     sigma: float,
     class_values: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Cross-entropy plus ``alpha`` times the KL penalty, averaged over the batch.
 
@@ -133,9 +171,13 @@ def ce_kl_loss(
         ``F.cross_entropy(logits, target)``.
     sigma : float
         Standard deviation of the Gaussian target, in units of
-        ``class_values`` (> 0).
+        ``class_values`` (> 0; 0 is the limit sigma -> 0, where the target is
+        one-hot and the loss ``(1 + alpha) * CE``).
     class_values : tensor of shape (K,), optional
         Numeric value of each class; defaults to ``0..K-1``.
+    sample_weight : tensor of shape (B,), optional
+        Non-negative per-sample weights: the loss is then the weighted mean
+        ``sum_i w_i * loss_i / sum_i w_i`` (0 if every weight is 0).
 
     Returns
     -------
@@ -162,18 +204,20 @@ def ce_kl_loss(
     """
     alpha = check_alpha(alpha)
     logits = logits.float()
+    scale = _row_scale(sample_weight, logits)
     if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
-        return F.cross_entropy(logits, target)
+        return _weighted_cross_entropy(logits, target, scale)
     sigma = check_sigma(sigma)
     n_classes = logits.shape[1]
     if class_values is None and n_classes <= _MAX_FUNCTIONAL_TABLE_CLASSES:
+        table_rows = len(logits) if scale is None else 1
         weights, offsets = _functional_table(
-            sigma, alpha, n_classes, len(logits), logits.device
+            sigma, alpha, n_classes, table_rows, logits.device
         )
-        return _ce_kl_from_table(logits, target, weights, offsets)
+        return _ce_kl_from_table(logits, target, weights, offsets, scale)
     values = class_values_or_range(class_values, logits)
     p = gaussian_targets(values, values[target], sigma)
-    return _ce_kl_from_targets(logits, target, alpha, p, negative_entropy(p))
+    return _ce_kl_from_targets(logits, target, alpha, p, negative_entropy(p), scale)
 
 
 class CEKLLoss(nn.Module):
@@ -193,7 +237,8 @@ class CEKLLoss(nn.Module):
     alpha : float, default=1.0
         Weight of the KL penalty (>= 0).
     sigma : float, default=1.0
-        Standard deviation of the Gaussian target in label units (> 0).
+        Standard deviation of the Gaussian target in label units (> 0; 0 is
+        the one-hot limit, which a decaying schedule may reach).
     class_values : array-like of shape (K,), optional
         Numeric value of each class; defaults to ``0..K-1``.
 
@@ -225,20 +270,38 @@ class CEKLLoss(nn.Module):
         self._weights_key: tuple | None = None
         self._weights: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The loss of a batch; with ``sample_weight`` its weighted mean.
+
+        Parameters
+        ----------
+        logits : tensor of shape (B, K)
+        target : tensor of shape (B,)
+            Class indices.
+        sample_weight : tensor of shape (B,), optional
+            Non-negative weights: ``sum_i w_i * loss_i / sum_i w_i``.
+        """
         alpha = check_alpha(self.alpha)
         logits = logits.float()
+        scale = _row_scale(sample_weight, logits)
         if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
-            return F.cross_entropy(logits, target)
+            return _weighted_cross_entropy(logits, target, scale)
         if logits.shape[1] > _MAX_TABLE_CLASSES:
             values = class_values_or_range(self.class_values, logits)
             p = self.target_distribution(values, target)
-            return _ce_kl_from_targets(logits, target, alpha, p, negative_entropy(p))
-        weights, offsets = self._weight_table(logits, alpha)
-        return _ce_kl_from_table(logits, target, weights, offsets)
+            neg_entropy = negative_entropy(p)
+            return _ce_kl_from_targets(logits, target, alpha, p, neg_entropy, scale)
+        table_rows = len(logits) if scale is None else 1
+        weights, offsets = self._weight_table(logits, alpha, table_rows)
+        return _ce_kl_from_table(logits, target, weights, offsets, scale)
 
     def _weight_table(
-        self, logits: torch.Tensor, alpha: float
+        self, logits: torch.Tensor, alpha: float, batch_size: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`_weight_table` of the cached target table, per alpha and B."""
         table = self._target_table(logits)
@@ -246,7 +309,6 @@ class CEKLLoss(nn.Module):
         if cached is None or not (cached[0] == alpha and cached[1] is table):
             self._weights_key = (alpha, table)
             self._weights = {}
-        batch_size = logits.shape[0]
         weights = self._weights.get(batch_size)
         if weights is None:
             if len(self._weights) >= _MAX_BATCH_SIZES:

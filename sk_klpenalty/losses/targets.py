@@ -10,9 +10,14 @@ __all__ = ["gaussian_targets"]
 
 
 def check_sigma(sigma: float) -> float:
+    """``sigma`` as a float >= 0; 0 is the limit sigma -> 0 (one-hot targets).
+
+    A sigma schedule (``sigma * sigma_decay**epoch``) underflows to 0.0 after
+    enough epochs; the loss then takes its limit instead of failing.
+    """
     sigma = float(sigma)
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}.")
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
     return sigma
 
 
@@ -36,14 +41,16 @@ def gaussian_targets(
     y_values : tensor of shape (B,)
         The label value at the centre of each row.
     sigma : float
-        Standard deviation, in label units (> 0).
+        Standard deviation, in label units (>= 0).
 
     Returns
     -------
     tensor of shape (B, K)
         Row ``i`` is ``p_k ∝ exp(-(v_k - y_i)^2 / (2 sigma^2))``; each row
         sums to 1. A tiny ``sigma`` gives a one-hot row, a huge one a uniform
-        row.
+        row; ``sigma=0`` (or a sigma too small for the values' dtype, below
+        ``torch.finfo(dtype).tiny``) is the limit: all mass on the nearest
+        class (split evenly between equally near ones).
 
     Examples
     --------
@@ -59,6 +66,14 @@ def gaussian_targets(
     if not values.is_floating_point():
         values = values.float()
     centres = torch.as_tensor(y_values, device=values.device, dtype=values.dtype)
+    if sigma < torch.finfo(values.dtype).tiny:
+        # sigma -> 0 (a decaying schedule gets there): dividing by a sigma
+        # that is 0 in the values' dtype would give NaN, so take the limit.
+        distance = (values.unsqueeze(0) - centres.unsqueeze(1)).abs()
+        nearest = (distance == distance.min(dim=1, keepdim=True).values).to(
+            values.dtype
+        )
+        return nearest / nearest.sum(dim=1, keepdim=True)
     # Dividing before squaring keeps tiny sigmas finite for small distances;
     # softmax then normalises stably (the row's own class has logit 0).
     z = (values.unsqueeze(0) - centres.unsqueeze(1)) / sigma

@@ -1,0 +1,253 @@
+"""Sample and class weights: checked before training, carried through the
+batches beside ``X``, and applied by the criterion as a per-row scale.
+
+With weights ``w``, a batch's loss is ``sum_i w_i * l_i / sum_i w_i`` (both
+terms of the loss; scikit-learn's semantics, and torch's for class weights).
+The weights travel in the batch's ``X`` as a :class:`WeightedBatch`, a dict
+that the estimator unpacks before the forward pass (the module never sees it)
+and reads in ``get_loss``; the labels, which scoring callbacks read, stay as
+they are.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_array
+from torch.utils.data import Dataset, Subset
+
+from .data import _Batch
+from .validation import is_real
+
+__all__ = [
+    "SampleWeightMixin",
+    "WeightedBatch",
+    "WeightedDataset",
+    "accepts_sample_weight",
+    "check_class_weight",
+    "check_sample_weight",
+    "dataset_sample_weight",
+    "training_sample_weight",
+]
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """``sample_weight`` as float64 of shape (n_samples,), or ``None``.
+
+    A number means the same weight for every sample. Weights must be finite
+    and >= 0, and at least one must be positive; zeros are allowed.
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 0, 2], 3)
+    array([1., 0., 2.])
+    >>> check_sample_weight([1, -1], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight must be >= 0, got a negative weight at index 1.
+    """
+    if sample_weight is None:
+        return None
+    if is_real(sample_weight):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    weights = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="sample_weight",
+        ensure_min_samples=0,
+    )
+    if weights.ndim != 1 or len(weights) != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per "
+            f"sample, got shape {weights.shape}."
+        )
+    negative = np.flatnonzero(weights < 0)
+    if len(negative):
+        raise ValueError(
+            f"sample_weight must be >= 0, got a negative weight at index {negative[0]}."
+        )
+    if n_samples and not weights.sum() > 0:
+        raise ValueError(
+            "sample_weight sums to zero: give at least one sample a weight > 0."
+        )
+    return weights
+
+
+def check_class_weight(class_weight, classes: np.ndarray) -> None:
+    """Raise unless ``class_weight`` is None, "balanced" or {class: weight >= 0}."""
+    if class_weight is None or (
+        isinstance(class_weight, str) and class_weight == "balanced"
+    ):
+        return
+    if not isinstance(class_weight, Mapping):
+        raise ValueError(
+            "class_weight must be None, 'balanced' or a dict {class label: "
+            f"weight}}, got {class_weight!r}."
+        )
+    known = set(classes.tolist())
+    unknown = [label for label in class_weight if label not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has keys that are not classes: {unknown[:5]}; the "
+            f"classes are {classes.tolist()[:10]}."
+        )
+    for label, weight in class_weight.items():
+        if not is_real(weight) or not math.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"class_weight must map classes to numbers >= 0, got {weight!r} "
+                f"for {label!r}."
+            )
+
+
+def training_sample_weight(
+    labels, sample_weight, class_weight, classes: np.ndarray, n_samples: int
+) -> np.ndarray | None:
+    """The weights to train with: ``sample_weight`` times the class weights.
+
+    ``None`` when every sample has the same weight: a weighted mean with
+    equal weights is the plain mean, so training takes the unweighted path.
+    """
+    weights = check_sample_weight(sample_weight, n_samples)
+    check_class_weight(class_weight, classes)
+    if class_weight is not None:
+        if labels is None:
+            raise ValueError(
+                "class_weight needs the labels: pass y to fit (or use "
+                "sample_weight with a Dataset)."
+            )
+        # "balanced": n_samples / (n_classes * count), over the classes in y,
+        # as in LogisticRegression.
+        by_class = compute_sample_weight(class_weight, labels)
+        weights = by_class if weights is None else weights * by_class
+        if not weights.sum() > 0:
+            raise ValueError(
+                "sample_weight times class_weight sums to zero: give at least one "
+                "sample a weight > 0."
+            )
+    if weights is None or len(weights) == 0 or np.all(weights == weights[0]):
+        return None
+    return weights
+
+
+class WeightedBatch(dict):
+    """A batch's ``X`` with its weights: keys "X" and "sample_weight"."""
+
+
+class _WeightedBatch(_Batch):
+    """A whole weighted mini-batch ``(WeightedBatch, y)``."""
+
+    def samples(self) -> list:
+        X, y = self
+        weights = X["sample_weight"]
+        return [
+            (WeightedBatch(X=x, sample_weight=w), label)
+            for x, w, label in zip(X["X"], weights, y, strict=False)
+        ]
+
+
+class WeightedDataset(Dataset):
+    """A dataset whose samples carry a weight in ``X`` (see :class:`WeightedBatch`).
+
+    Parameters
+    ----------
+    dataset : torch Dataset
+        Yields ``(X, y)``; an :class:`~sk_klpenalty.data.ArrayDataset` keeps
+        serving whole batches.
+    sample_weight : array-like of shape (len(dataset),)
+    """
+
+    def __init__(self, dataset, sample_weight) -> None:
+        self.dataset = dataset
+        self.sample_weight = torch.as_tensor(
+            np.asarray(sample_weight), dtype=torch.float32
+        )
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        X, y = self.dataset[index]
+        return WeightedBatch(X=X, sample_weight=self.sample_weight[index]), y
+
+    def __getitems__(self, indices):
+        getitems = getattr(self.dataset, "__getitems__", None)
+        batch = getitems(indices) if getitems is not None else None
+        if not isinstance(batch, _Batch):
+            return [self[i] for i in indices]
+        X, y = batch
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return _WeightedBatch(
+            (WeightedBatch(X=X, sample_weight=self.sample_weight[index]), y)
+        )
+
+
+def batch_sample_weight(X) -> torch.Tensor | None:
+    """The sample weights a batch's ``X`` carries, or ``None``."""
+    if isinstance(X, WeightedBatch):
+        return X["sample_weight"]
+    return None
+
+
+def dataset_sample_weight(dataset) -> np.ndarray | None:
+    """The weights of a :class:`WeightedDataset` or a ``Subset`` of one."""
+    indices = None
+    if isinstance(dataset, Subset):
+        dataset, indices = dataset.dataset, np.asarray(dataset.indices)
+    if not isinstance(dataset, WeightedDataset):
+        return None
+    weights = dataset.sample_weight.numpy().astype(np.float64)
+    return weights if indices is None else weights[indices]
+
+
+def accepts_sample_weight(func) -> bool:
+    """Whether ``func`` (a criterion's forward, a scorer) takes ``sample_weight``."""
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return "sample_weight" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+class SampleWeightMixin:
+    """``sample_weight`` / ``class_weight`` for a skorch net.
+
+    Weighted training data are wrapped in a :class:`WeightedDataset`; the
+    forward pass unpacks the batch, and ``get_loss`` passes the weights to
+    the criterion as ``sample_weight=``.
+    """
+
+    def _weighted_training_data(self, X, y, sample_weight):
+        """``X``, or a :class:`WeightedDataset` of ``(X, y)`` and the weights."""
+        n_samples = len(X)
+        weights = training_sample_weight(
+            y, sample_weight, self.class_weight, self.classes_, n_samples
+        )
+        if weights is None:
+            return X
+        criterion = getattr(self.criterion, "forward", self.criterion)
+        if not accepts_sample_weight(criterion):
+            raise ValueError(
+                f"sample_weight and class_weight need a criterion whose forward "
+                f"takes sample_weight=; {self.criterion!r} does not."
+            )
+        return WeightedDataset(self.get_dataset(X, y), weights)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, WeightedBatch):
+            x = x["X"]  # the weights are the loss's, not the module's
+        return super().infer(x, **fit_params)
+
+    def _criterion_loss(self, y_pred, target, X) -> torch.Tensor:
+        weight = batch_sample_weight(X)
+        if weight is None:
+            return self.criterion_(y_pred, target)
+        weight = weight.to(device=y_pred.device, non_blocking=True)
+        return self.criterion_(y_pred, target, sample_weight=weight)
