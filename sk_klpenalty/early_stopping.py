@@ -51,7 +51,8 @@ class ValidationScorer:
     """``scoring`` as skorch's ``EpochScoring`` calls it, with the weights.
 
     Where the validation part carries sample weights, a scorer that accepts
-    ``sample_weight`` gets them (scikit-learn's scorers do).
+    ``sample_weight`` gets them (scikit-learn's scorers do); one that does
+    not is called without them, with one warning.
     """
 
     def __init__(self, scoring) -> None:
@@ -63,7 +64,18 @@ class ValidationScorer:
 
         scorer = check_scoring(net, scoring=self.scoring)
         weights = dataset_sample_weight(X)
-        if weights is None or not accepts_sample_weight(scorer):
+        if weights is None:
+            return scorer(net, X, y)
+        if not accepts_sample_weight(scorer):
+            if not getattr(self, "warned_", False):
+                warnings.warn(
+                    f"scoring={self.scoring!r} takes no sample_weight: the "
+                    "validation score is unweighted (the training loss is "
+                    "weighted).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                self.warned_ = True
             return scorer(net, X, y)
         # A plain keyword argument, whatever the global metadata routing says.
         with config_context(enable_metadata_routing=False):

@@ -201,3 +201,15 @@ def test_early_stopping_in_a_pipeline_and_grid_search(task):
             cv=2,
         ).fit(X, y)
     assert search.best_estimator_[-1].n_iter_ <= 30
+
+
+def test_a_scorer_without_sample_weight_is_unweighted_with_one_warning(task):
+    X, y = task
+    clf = KLPenaltyClassifier(
+        early_stopping=True,
+        scoring=lambda est, X, y: float(np.mean(est.predict(X) == y)),
+        max_epochs=3,
+    )
+    with pytest.warns(UserWarning, match="unweighted") as record:
+        clf.fit(X, y, sample_weight=np.arange(len(y)) % 3)
+    assert sum("unweighted" in str(w.message) for w in record) == 1
