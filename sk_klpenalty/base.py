@@ -296,6 +296,13 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         target = to_tensor(self._class_indices(y_true), device=self.device)
         return self.criterion_(y_pred, target)
 
+    def _class_values_tensor(self) -> torch.Tensor | None:
+        """The value of each class (float32), for losses that measure distances."""
+        try:
+            return torch.as_tensor(self.classes_, dtype=torch.float32)
+        except AttributeError:
+            return None
+
     def _class_indices(self, y_true) -> torch.Tensor:
         labels = torch.as_tensor(y_true)
         values = torch.as_tensor(self.classes_, dtype=torch.float64)

@@ -253,12 +253,6 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         self.sigma_ = self.sigma
         return self
 
-    def _class_values_tensor(self) -> torch.Tensor | None:
-        try:
-            return torch.as_tensor(self.classes_, dtype=torch.float32)
-        except AttributeError:
-            return None
-
     def _get_predict_nonlinearity(self):
         self.check_is_fitted()
         criterion = getattr(self.criterion_, "_orig_mod", self.criterion_)
