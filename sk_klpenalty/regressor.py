@@ -103,9 +103,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
         return 1
 
     def _validate_training_data(self, X, y, *, reset: bool, classes=None):
-        X, labels = super()._validate_training_data(
-            X, y, reset=reset, classes=classes
-        )
+        X, labels = super()._validate_training_data(X, y, reset=reset, classes=classes)
         if reset:
             values = self._class_values_tensor().numpy().astype(np.float64)
             if labels is not None:  # else (a Dataset without y): the classes'
