@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import AGES
+from conftest import AGES, requires_cuda
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -91,3 +91,13 @@ def test_same_random_state_same_model_on_images(tiny_images):
     second = CORNClassifier(max_epochs=2, random_state=3).fit(X, y)
     assert first.module_.classifier[-1].out_features == 3
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
+@requires_cuda
+def test_cuda_fit_keeps_the_model_on_the_gpu_and_predicts(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = CORNClassifier(max_epochs=2, device="cuda", random_state=0).fit(X, y)
+    assert next(clf.module_.parameters()).is_cuda
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    assert set(clf.predict(X)) <= set(AGES)

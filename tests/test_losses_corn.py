@@ -4,6 +4,7 @@ against coral-pytorch's reference implementation."""
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import no_host_sync, requires_cuda
 
 from sk_klpenalty.losses import CORNLoss, corn_loss, corn_probabilities
 
@@ -82,3 +83,19 @@ def test_wrong_number_of_outputs_is_a_clear_error():
         corn_loss(torch.randn(3, 5), torch.tensor([0, 1, 2]), n_classes=5)
     with pytest.raises(ValueError, match="n_classes must be >= 2"):
         corn_loss(torch.randn(3, 0), torch.tensor([0, 0, 0]), n_classes=1)
+
+
+@requires_cuda
+def test_cuda_corn_matches_the_cpu_and_never_waits_for_the_host():
+    torch.manual_seed(0)
+    logits, y = torch.randn(64, 29) * 3, torch.randint(0, 30, (64,))
+    results = {}
+    for device in ("cpu", "cuda"):
+        z = logits.clone().to(device).requires_grad_(True)
+        with no_host_sync(device):
+            loss = CORNLoss()(z, y.to(device))
+            loss.backward()
+            proba = corn_probabilities(z.detach())
+        results[device] = (loss.detach().cpu(), z.grad.cpu(), proba.cpu())
+    for cuda, cpu in zip(results["cuda"], results["cpu"], strict=True):
+        torch.testing.assert_close(cuda, cpu, rtol=1e-4, atol=1e-6)

@@ -8,6 +8,7 @@ import pickle
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import no_host_sync, requires_cuda
 
 from sk_klpenalty.losses import (
     CEKLLoss,
@@ -175,3 +176,26 @@ def test_soft_labels_only_with_laplace_is_sord(n_classes, scale):
             rtol=0,
             msg=path,
         )
+
+
+@requires_cuda
+@pytest.mark.parametrize("ce_weight", [0.0, 1.0])
+def test_cuda_laplace_loss_matches_the_cpu_and_never_waits_for_the_host(ce_weight):
+    torch.manual_seed(0)
+    logits, target = torch.randn(64, 30) * 3, torch.randint(0, 30, (64,))
+    values = torch.linspace(0.0, 58.0, 30)
+    params = {"alpha": 1.0, "sigma": 3.0, "kernel": "laplace", "ce_weight": ce_weight}
+    results = {}
+    for device in ("cpu", "cuda"):
+        criterion = CEKLLoss(class_values=values, **params).to(device)
+        z = logits.clone().to(device).requires_grad_(True)
+        t = target.to(device)
+        criterion(z, t).backward()  # the first call builds the cached tables
+        z.grad = None
+        with no_host_sync(device):
+            loss = criterion(z, t)
+            loss.backward()
+        results[device] = (loss.detach().cpu(), z.grad.cpu())
+    (cuda_loss, cuda_grad), (cpu_loss, cpu_grad) = results["cuda"], results["cpu"]
+    torch.testing.assert_close(cuda_loss, cpu_loss, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(cuda_grad, cpu_grad, rtol=1e-4, atol=1e-7)

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import AGES
+from conftest import AGES, requires_cuda
 from sklearn.base import is_classifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -130,3 +130,15 @@ def test_bad_parameters_fail_before_training(ordinal_tabular):
     with pytest.raises(ValueError, match="precision"):
         reg.fit(X, y)
     assert not reg.initialized_
+
+
+@requires_cuda
+def test_cuda_fit_keeps_the_model_on_the_gpu_and_predicts(ordinal_tabular):
+    X, y = ordinal_tabular
+    reg = OrdinalRegressor(max_epochs=2, device="cuda", random_state=0).fit(X, y)
+    assert next(reg.module_.parameters()).is_cuda
+    assert set(reg.predict(X)) <= set(AGES)
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(
+        restored.predict_expectation(X), reg.predict_expectation(X)
+    )
