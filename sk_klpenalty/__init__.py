@@ -1,5 +1,7 @@
 """sk_klpenalty: scikit-learn classifiers for ordered labels, trained with
-cross-entropy plus a Gaussian KL penalty (built on skorch).
+cross-entropy plus a Gaussian KL penalty (built on skorch), and two peers to
+compare it with: regression (``OrdinalRegressor``) and CORN
+(``CORNClassifier``).
 
 The public names are imported lazily, so ``import sk_klpenalty`` does not
 import torch or skorch until one of them is used.
@@ -14,10 +16,14 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "KLPenaltyClassifier": "estimator",
     "PenaltySchedule": "estimator",
+    "OrdinalRegressor": "regressor",
+    "CORNClassifier": "corn",
     "ArrayDataset": "data",
     "CEKLLoss": "losses",
     "ce_kl_loss": "losses",
     "gaussian_targets": "losses",
+    "laplace_targets": "losses",
+    "corn_loss": "losses",
     "SeedCNN": "modules",
     "MLP": "modules",
     "load_rotated_digits": "datasets",

@@ -320,6 +320,13 @@ class OrdinalNeuralNet(
         target = to_tensor(self._class_indices(y_true), device=self.device)
         return self._criterion_loss(y_pred, target, X)
 
+    def _class_values_tensor(self) -> torch.Tensor | None:
+        """The value of each class (float32), for losses that measure distances."""
+        try:
+            return torch.as_tensor(self.class_values_, dtype=torch.float32)
+        except AttributeError:
+            return None
+
     def get_iterator(self, dataset, training=False):
         """The mini-batch loader (skorch's, with two defaults changed).
 

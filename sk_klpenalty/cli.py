@@ -101,6 +101,20 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected JSON, got {text!r}: {error}"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
 def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -128,6 +142,19 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     )
     grid.add_argument(
         "--within", type=float, default=1.0, help="k of 'within +-k' (label units)"
+    )
+    grid.add_argument(
+        "--peers",
+        type=_names,
+        default=(),
+        help="add the methods a user would otherwise pick, one row each: all, or "
+        "a comma list of regression,soft-labels,laplace,corn (default: none)",
+    )
+    grid.add_argument(
+        "--peer-params",
+        type=_json_object,
+        metavar="JSON",
+        help='settings of the peers, e.g. \'{"soft-labels": {"kernel": "gaussian"}}\'',
     )
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int)
@@ -289,6 +316,8 @@ def run_compare(args: argparse.Namespace) -> int:
                 within=args.within,
                 cv=cv,
                 controls=not args.no_controls,
+                peers=args.peers,
+                peer_params=args.peer_params,
                 n_jobs=-1 if on_dask else args.n_jobs,
                 random_state=args.random_state,
                 progress=not args.quiet,

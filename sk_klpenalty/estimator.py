@@ -15,6 +15,7 @@ from .base import OrdinalNeuralNet
 from .data import ArrayDataset
 from .decode import DECODES
 from .losses import CEKLLoss
+from .losses.targets import check_ce_weight, check_kernel
 from .precision import PRECISIONS, bf16_supported
 from .validation import check_real
 
@@ -41,11 +42,11 @@ EXPECTED_FAILED_CHECKS = {
     "sample of weight 2 is not the same as the sample twice (the batches, "
     "their weight sums and the shuffling differ), as for SGD",
 }
-_PENALTY_PARAMS = ("alpha", "sigma", "class_values")
+_PENALTY_PARAMS = ("alpha", "sigma", "class_values", "kernel", "ce_weight")
 
 
 class PenaltySchedule(Callback):
-    """Set the criterion's ``alpha`` and the epoch's ``sigma`` before each epoch.
+    """Set the criterion's weights, kernel and the epoch's ``sigma`` per epoch.
 
     In epoch ``e`` (counted from 0 over the whole training history, so warm
     starts continue the schedule) the Gaussian's width is
@@ -60,6 +61,8 @@ class PenaltySchedule(Callback):
         criterion = getattr(net.criterion_, "_orig_mod", net.criterion_)
         if isinstance(criterion, CEKLLoss):
             criterion.alpha = net.alpha
+            criterion.ce_weight = net.ce_weight
+            criterion.kernel = net.kernel
             criterion.sigma = net.sigma_
         net.history.record("sigma", net.sigma_)
 
@@ -67,11 +70,14 @@ class PenaltySchedule(Callback):
 class KLPenaltyClassifier(OrdinalNeuralNet):
     """Classifier for ordered labels trained with cross-entropy plus a KL penalty.
 
-    The training loss is ``CE(logits, y) + alpha * KL(p_sigma(y) || softmax)``
-    where ``p_sigma(y)`` is a discretised Gaussian over the class values
-    centred on the true label. Neighbouring labels therefore share some of the
-    target mass, which is what an ordinal task (ages, grades, angle bins)
-    wants. ``alpha=0`` is plain cross-entropy, the baseline.
+    The training loss is
+    ``ce_weight * CE(logits, y) + alpha * KL(p_sigma(y) || softmax)``
+    where ``p_sigma(y)`` is a discretised Gaussian (or Laplace) distribution
+    over the class values centred on the true label. Neighbouring labels
+    therefore share some of the target mass, which is what an ordinal task
+    (ages, grades, angle bins) wants. ``alpha=0`` is plain cross-entropy, the
+    baseline; ``ce_weight=0`` trains on the soft target alone (DLDL, and with
+    ``kernel="laplace"`` SORD).
 
     A :class:`skorch.NeuralNetClassifier`: every skorch parameter
     (``max_epochs``, ``lr``, ``batch_size``, ``optimizer``, ``device``,
@@ -95,13 +101,21 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         as ``module__*``.
     criterion : class, default=CEKLLoss
         The loss. With a :class:`~sk_klpenalty.losses.CEKLLoss` (sub)class,
-        ``alpha``, ``sigma`` and the class values come from this estimator.
+        ``alpha``, ``sigma``, ``kernel``, ``ce_weight`` and the class values
+        come from this estimator.
     alpha : float, default=1.0
         Weight of the KL penalty (>= 0); 0 trains with plain cross-entropy.
     sigma : float, default=1.0
-        Standard deviation of the Gaussian target, in label units (> 0): for
-        ages it is in years, whatever the gaps between the classes; for
-        ordered categories, in class positions.
+        Width of the target, in label units (> 0): the Gaussian's standard
+        deviation, or the Laplace scale ``b``. For ages it is in years,
+        whatever the gaps between the classes; for ordered categories, in
+        class positions.
+    kernel : {"gaussian", "laplace"}, default="gaussian"
+        Shape of the target: ``p_k ∝ exp(-(v_k - y)^2 / (2 sigma^2))``, or
+        ``p_k ∝ exp(-|v_k - y| / sigma)`` (SORD's distance: heavier tails).
+    ce_weight : float, default=1.0
+        Weight of the cross-entropy term (>= 0). 0 trains on the soft target
+        alone (DLDL/SORD style); ``alpha`` and ``ce_weight`` cannot both be 0.
     sigma_decay : float, default=1.0
         Per-epoch factor in (0, 1]: epoch ``e`` uses
         ``sigma * sigma_decay ** e`` (the seed's best run used 0.95). Where
@@ -250,6 +264,8 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         alpha: float = 1.0,
         sigma: float = 1.0,
         sigma_decay: float = 1.0,
+        kernel: str = "gaussian",
+        ce_weight: float = 1.0,
         **kwargs,
     ) -> None:
         # The other parameters and their defaults are OrdinalNeuralNet's
@@ -258,11 +274,20 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         self.alpha = alpha
         self.sigma = sigma
         self.sigma_decay = sigma_decay
+        self.kernel = kernel
+        self.ce_weight = ce_weight
+
+    # Defaults for models pickled before these parameters existed (0.1.0).
+    kernel = "gaussian"
+    ce_weight = 1.0
 
     def _check_hyperparameters(self) -> None:
         check_real(self.alpha, "alpha", low=0.0, low_inclusive=True)
         check_real(self.sigma, "sigma", low=0.0, low_inclusive=False)
         check_real(self.sigma_decay, "sigma_decay", low=0.0, high=1.0)
+        check_kernel(self.kernel)
+        check_real(self.ce_weight, "ce_weight", low=0.0, low_inclusive=True)
+        check_ce_weight(self.ce_weight, self.alpha)  # not both 0
         super()._check_hyperparameters()
 
     def _training_callbacks(self) -> list:
@@ -283,16 +308,12 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
                 "alpha": self.alpha,
                 "sigma": self.sigma,
                 "class_values": self._class_values_tensor(),
+                "kernel": self.kernel,
+                "ce_weight": self.ce_weight,
             }
         self.criterion_ = self.initialized_instance(criterion, kwargs)
         self.sigma_ = self.sigma
         return self
-
-    def _class_values_tensor(self) -> torch.Tensor | None:
-        try:
-            return torch.as_tensor(self.class_values_, dtype=torch.float32)
-        except AttributeError:
-            return None
 
     def _get_predict_nonlinearity(self):
         self.check_is_fitted()

@@ -4,6 +4,14 @@ Errors are in label units (years for ages, bins for angle bins). The
 quadratic weighted kappa follows scikit-learn's ``cohen_kappa_score``, whose
 weights are the squared distances between the *positions* of the labels in
 ``labels`` (for gapped labels such as ages 21, 25, 60 the positions 0, 1, 2).
+
+The class-averaged errors ``amae`` and ``mmae`` (Baccianella et al. 2009,
+Cruz-Ramirez et al. 2014) average over the classes *present in* ``y_true``: a
+class absent from a test fold has no error to average, and counting it as 0
+would flatter the model. For labels ``0..K-1`` the errors equal the
+literature's rank distances; for other labels they are in label units, like
+the MAE. The ranked probability score compares cumulative distributions over
+the order of the classes, so it depends on their order, not their values.
 """
 
 from __future__ import annotations
@@ -21,11 +29,15 @@ from sklearn.metrics import (
 
 __all__ = [
     "METRICS",
+    "amae",
+    "mmae",
+    "ranked_probability_score",
     "within_k_accuracy",
     "quadratic_weighted_kappa",
     "ordinal_metrics",
     "ordinal_scorers",
     "neg_mse_expectation",
+    "neg_ranked_probability_score",
 ]
 
 # Name -> (display name, higher is better)
@@ -36,6 +48,9 @@ METRICS = {
     "qwk": ("QWK", True),
     "within_k": ("within ±k", True),
     "mse_expectation": ("MSE of E[y]", False),
+    "rps": ("RPS", False),
+    "amae": ("AMAE", False),
+    "mmae": ("MMAE", False),
 }
 
 
@@ -50,6 +65,109 @@ def within_k_accuracy(y_true, y_pred, k: float = 1.0) -> float:
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     return float(np.mean(np.abs(y_true - y_pred) <= k))
+
+
+def _per_class_mae(y_true, y_pred) -> np.ndarray:
+    """MAE of each class present in ``y_true`` (sorted by class)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(
+            "y_true and y_pred must be non-empty 1-D arrays of the same length, "
+            f"got shapes {y_true.shape} and {y_pred.shape}."
+        )
+    classes, members = np.unique(y_true, return_inverse=True)
+    errors = np.bincount(members, weights=np.abs(y_pred - y_true))
+    return errors / np.bincount(members, minlength=len(classes))
+
+
+def amae(y_true, y_pred) -> float:
+    """Average MAE: the mean over the classes present in ``y_true`` of their MAE.
+
+    Every class counts the same, however rare: a model that always predicts
+    the majority class scores badly. Classes absent from ``y_true`` are left
+    out (there is nothing to average); predictions of any value are allowed.
+
+    Examples
+    --------
+    >>> amae([0, 0, 0, 2], [0, 0, 0, 0])  # class 0: 0, class 2: 2
+    1.0
+    """
+    return float(np.mean(_per_class_mae(y_true, y_pred)))
+
+
+def mmae(y_true, y_pred) -> float:
+    """Maximum MAE: the largest per-class MAE over the classes in ``y_true``.
+
+    Examples
+    --------
+    >>> mmae([0, 0, 1, 3], [0, 1, 1, 1])  # class 0: 0.5, class 1: 0, class 3: 2
+    2.0
+    """
+    return float(np.max(_per_class_mae(y_true, y_pred)))
+
+
+def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
+    """Mean ranked probability score (RPS) of predicted class probabilities.
+
+    ``RPS_i = 1/(K-1) * sum_{k=1}^{K-1} (F_ik - O_ik)^2``, where ``F_ik`` is
+    the predicted probability of the ``k`` lowest classes and ``O_ik`` is 1
+    if the true class is among them, else 0 (Epstein 1969, normalised as by
+    Murphy 1971): 0 for a certain correct prediction, 1 for a certain
+    prediction of the class farthest from the truth. Probability placed near
+    the true class costs less than probability placed far from it.
+    (dlordinal's ``ranked_probability_score`` is the same sum without the
+    ``1/(K-1)``.)
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels, each one of ``labels``.
+    y_proba : array-like of shape (n_samples, K)
+        Predicted probabilities, columns in the order of ``labels``.
+    labels : array-like of shape (K,), optional
+        The class of each column, lowest first (an estimator's ``classes_``).
+        Default: ``0..K-1``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> ranked_probability_score([0, 2], [[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    0.0625
+    """
+    y_proba = np.asarray(y_proba, dtype=np.float64)
+    if y_proba.ndim != 2 or y_proba.shape[1] < 2:
+        raise ValueError(
+            f"y_proba must have shape (n_samples, n_classes >= 2), got {y_proba.shape}."
+        )
+    n_classes = y_proba.shape[1]
+    labels = np.arange(n_classes) if labels is None else np.asarray(labels)
+    y_true = np.asarray(y_true)
+    if labels.shape != (n_classes,) or len(y_true) != len(y_proba):
+        raise ValueError(
+            f"labels must have one entry per column of y_proba ({n_classes}) and "
+            f"y_true one per row ({len(y_proba)}); got {labels.shape[0]} labels "
+            f"and {len(y_true)} values of y_true."
+        )
+    index = _column_of(y_true, labels)
+    predicted = np.cumsum(y_proba, axis=1)[:, :-1]
+    observed = index[:, np.newaxis] <= np.arange(n_classes - 1)
+    return float(np.mean(np.sum((predicted - observed) ** 2, axis=1)) / (n_classes - 1))
+
+
+def _column_of(y_true: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The column of ``labels`` holding each value of ``y_true`` (any order)."""
+    order = np.argsort(labels, kind="stable")
+    position = np.searchsorted(labels[order], y_true)
+    position = np.minimum(position, len(labels) - 1)
+    found = labels[order][position] == y_true
+    if not found.all():
+        unknown = np.unique(y_true[~found])[:5].tolist()
+        raise ValueError(f"y_true holds labels that are not in labels: {unknown}.")
+    return order[position]
 
 
 def quadratic_weighted_kappa(y_true, y_pred, labels=None) -> float:
@@ -75,6 +193,7 @@ def ordinal_metrics(
     y_pred,
     *,
     y_expected=None,
+    y_proba=None,
     labels=None,
     within: float = 1.0,
 ) -> dict[str, float]:
@@ -87,15 +206,20 @@ def ordinal_metrics(
     y_expected : array-like of shape (n_samples,), optional
         Continuous predictions (``predict_expectation``); ``mse_expectation``
         is NaN without them.
+    y_proba : array-like of shape (n_samples, n_classes), optional
+        Predicted probabilities (``predict_proba``), columns in the order of
+        ``labels``; ``rps`` is NaN without them.
     labels : array-like, optional
-        All class values, for the kappa.
+        All class values (sorted; an estimator's ``classes_``), for the kappa
+        and the RPS.
     within : float, default=1.0
         ``k`` of ``within_k``, in label units.
 
     Returns
     -------
     dict
-        ``{"mse", "mae", "accuracy", "qwk", "within_k", "mse_expectation"}``
+        ``{"mse", "mae", "accuracy", "qwk", "within_k", "mse_expectation",
+        "rps", "amae", "mmae"}``
 
     Examples
     --------
@@ -106,6 +230,11 @@ def ordinal_metrics(
     expected_mse = (
         np.nan if y_expected is None else mean_squared_error(y_true, y_expected)
     )
+    rps = (
+        np.nan
+        if y_proba is None
+        else ranked_probability_score(y_true, y_proba, labels=labels)
+    )
     return {
         "mse": float(mean_squared_error(y_true, y_pred)),
         "mae": float(mean_absolute_error(y_true, y_pred)),
@@ -113,19 +242,23 @@ def ordinal_metrics(
         "qwk": quadratic_weighted_kappa(y_true, y_pred, labels=labels),
         "within_k": within_k_accuracy(y_true, y_pred, k=within),
         "mse_expectation": float(expected_mse),
+        "rps": float(rps),
+        "amae": amae(y_true, y_pred),
+        "mmae": mmae(y_true, y_pred),
     }
 
 
 def ordinal_scorers(within: float = 1.0) -> dict:
     """Scorers for ``cross_validate``/``GridSearchCV`` (greater is better).
 
-    ``neg_mse_expectation`` scores :meth:`KLPenaltyClassifier.predict_expectation`.
+    ``neg_mse_expectation`` scores :meth:`KLPenaltyClassifier.predict_expectation`
+    and ``neg_rps`` its ``predict_proba``.
 
     Examples
     --------
     >>> sorted(ordinal_scorers())  # doctest: +NORMALIZE_WHITESPACE
-    ['accuracy', 'neg_mae', 'neg_mse', 'neg_mse_expectation', 'qwk',
-     'within_k']
+    ['accuracy', 'neg_amae', 'neg_mae', 'neg_mmae', 'neg_mse',
+     'neg_mse_expectation', 'neg_rps', 'qwk', 'within_k']
     """
     return {
         "neg_mse": "neg_mean_squared_error",
@@ -134,9 +267,18 @@ def ordinal_scorers(within: float = 1.0) -> dict:
         "qwk": make_scorer(quadratic_weighted_kappa),
         "within_k": make_scorer(within_k_accuracy, k=within),
         "neg_mse_expectation": neg_mse_expectation,
+        "neg_rps": neg_ranked_probability_score,
+        "neg_amae": make_scorer(amae, greater_is_better=False),
+        "neg_mmae": make_scorer(mmae, greater_is_better=False),
     }
 
 
 def neg_mse_expectation(estimator, X, y) -> float:
     """Scorer: minus the MSE of ``estimator.predict_expectation(X)``."""
     return -float(mean_squared_error(y, estimator.predict_expectation(X)))
+
+
+def neg_ranked_probability_score(estimator, X, y) -> float:
+    """Scorer: minus the RPS of ``estimator.predict_proba(X)``."""
+    proba = estimator.predict_proba(X)
+    return -ranked_probability_score(y, proba, labels=estimator.classes_)

@@ -1,3 +1,5 @@
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -32,3 +34,17 @@ def tiny_images():
     for i, label in enumerate(y):
         X[i, 0, 2 + 2 * label] += 0.8
     return X, y
+
+
+@contextlib.contextmanager
+def no_host_sync(device):
+    """On CUDA, make any operation that waits for the GPU raise an error."""
+    if device != "cuda":
+        yield
+        return
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

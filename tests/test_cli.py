@@ -36,9 +36,34 @@ def test_compare_runs_end_to_end_and_writes_the_four_files(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
 
 
+def test_peers_all_adds_a_row_per_peer_with_settings_from_the_command_line(
+    tmp_path, capsys
+):
+    settings = '{"soft-labels": {"kernel": "gaussian"}}'
+    args = ["--peers", "all", "--peer-params", settings, "--no-controls"]
+    assert main(["compare", *QUICK, *args, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for name in (
+        "peer: regression",
+        "peer: soft labels only (gaussian sigma=2)",
+        "peer: Laplace kernel (alpha=1 sigma=2)",
+        "peer: CORN",
+    ):
+        assert f"| {name} | argmax |" in printed, name
+    assert "## Peers against the best penalty setting" in printed
+
+
+def test_peers_are_off_by_default(tmp_path, capsys):
+    args = ["--alphas", "0", "--no-controls", "--out", str(tmp_path)]
+    assert main(["compare", *QUICK, *args]) == 0
+    assert "peer:" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        (["--peers", "ridge"], "peers must be 'all' or names"),
+        (["--peers", "corn", "--peer-params", '{"laplace": {}}'], "not among"),
         (["--data", "utkface:/no/such/folder"], "no such folder"),
         (["--data", "imagenet"], "--data must be"),
         (["--sigmas", "0"], "sigma must be"),
@@ -59,6 +84,10 @@ def test_unparsable_numbers_are_argparse_errors(capsys):
         main(["compare", "--alphas", "one,two"])
     assert exit_info.value.code == 2
     assert "--alphas" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--peer-params", "[1]"])
+    assert exit_info.value.code == 2
+    assert "expected a JSON object" in capsys.readouterr().err
 
 
 def test_console_module_reports_missing_data_without_traceback(tmp_path):

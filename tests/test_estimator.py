@@ -20,7 +20,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from skorch.exceptions import DeviceWarning
 
-from sk_klpenalty import CEKLLoss, KLPenaltyClassifier
+from sk_klpenalty import CEKLLoss, KLPenaltyClassifier, ce_kl_loss
 from sk_klpenalty.modules import MLP, SeedCNN
 
 FAST = {"max_epochs": 20, "batch_size": 32, "random_state": 0}
@@ -96,6 +96,28 @@ def test_top_level_penalty_parameters_reach_the_criterion(ordinal_tabular):
     assert clf.criterion_.alpha == 0.0
 
 
+def test_kernel_and_ce_weight_reach_the_criterion_and_the_loss(ordinal_tabular):
+    X, y = ordinal_tabular
+    clf = KLPenaltyClassifier(kernel="laplace", ce_weight=0.0, max_epochs=2).fit(X, y)
+    assert (clf.criterion_.kernel, clf.criterion_.ce_weight) == ("laplace", 0.0)
+    # The loss trained on is the soft-target KL alone, over the class values.
+    logits = torch.randn(len(AGES), len(AGES))
+    target = torch.arange(len(AGES))
+    expected = ce_kl_loss(
+        logits,
+        target,
+        alpha=1.0,
+        sigma=1.0,
+        class_values=torch.tensor(AGES, dtype=torch.float32),
+        kernel="laplace",
+        ce_weight=0.0,
+    )
+    torch.testing.assert_close(clf.criterion_(logits, target), expected)
+    clf.set_params(kernel="gaussian", ce_weight=0.5)
+    clf.partial_fit(X, y)
+    assert (clf.criterion_.kernel, clf.criterion_.ce_weight) == ("gaussian", 0.5)
+
+
 def test_sigma_decays_per_epoch_and_continues_on_warm_start(ordinal_tabular):
     X, y = ordinal_tabular
     clf = KLPenaltyClassifier(sigma=10.0, sigma_decay=0.5, max_epochs=3).fit(X, y)
@@ -118,11 +140,20 @@ def test_grid_search_over_alpha_and_sigma(ordinal_tabular):
     X, y = ordinal_tabular
     search = GridSearchCV(
         KLPenaltyClassifier(max_epochs=4, random_state=0),
-        {"alpha": [0.0, 1.0], "sigma": [1.0, 3.0]},
+        {"alpha": [0.0, 1.0], "sigma": [1.0, 3.0], "ce_weight": [0.0, 1.0]},
         cv=2,
         scoring="neg_mean_squared_error",
+        error_score="raise",
+    )
+    with pytest.raises(ValueError, match="at least one"):
+        search.fit(X, y)  # alpha=0 with ce_weight=0 trains on nothing
+    search.set_params(
+        param_grid=[
+            {"alpha": [0.0], "ce_weight": [1.0]},
+            {"alpha": [1.0], "sigma": [1.0, 3.0], "ce_weight": [0.0, 1.0]},
+        ]
     ).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
+    assert len(search.cv_results_["params"]) == 5
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.criterion_.alpha == search.best_params_["alpha"]
 
@@ -335,6 +366,11 @@ BAD_PARAMS = [
     ({"device": "gpu"}, ValueError, "device must be a torch device"),
     ({"device": "cuda:x"}, ValueError, "device"),
     ({"device": "cuda:99"}, ValueError, "device"),
+    ({"kernel": "cauchy"}, ValueError, "kernel must be one of"),
+    ({"ce_weight": -1.0}, ValueError, "ce_weight"),
+    ({"ce_weight": "1"}, TypeError, "ce_weight"),
+    ({"alpha": 0.0, "ce_weight": 0.0}, ValueError, "at least one"),
+    ({"criterion__kernel": "laplace"}, ValueError, "kernel"),
 ]
 
 

@@ -1,20 +1,23 @@
 """The cross-validated baseline-versus-penalty report.
 
 Every configuration (the cross-entropy baseline ``alpha=0``, each penalty
-setting, and two controls) is fitted on the same folds of a repeated
-stratified K-fold, through the public :class:`KLPenaltyClassifier` (clone +
-``set_params``), with joblib. Each fitted model is scored with every decode.
+setting, two controls and, on request, the peers: regression, CORN, the
+Laplace kernel and soft labels only) is fitted on the same folds of a repeated
+stratified K-fold, through the public estimators (a clone of the user's
+:class:`KLPenaltyClassifier` with ``set_params``; a peer of another class
+built from its settings), with joblib. Each fitted model is scored with every decode.
 
 Folds of repeated cross-validation overlap, so the per-fold scores are not
 independent and a plain t interval over folds is too narrow. Intervals and
 p-values here use the corrected resampled t statistic of Nadeau & Bengio
 (2003), which inflates the variance by ``1/n + n_test/n_train``.
 
-Where things are: :mod:`.configs` (what is compared), :mod:`.runner` (the
-folds and fits: :func:`compare_penalty`), :mod:`.workers` (joblib/dask workers
-and their threads), :mod:`.store` (the resumable ``results.csv``),
-:mod:`.stats` (:func:`corrected_resampled_ttest`) and :mod:`.report`
-(:class:`CompareResult`: tables, markdown, plot, files).
+Where things are: :mod:`.configs` (what is compared), :mod:`.peers` (the
+peers' configurations), :mod:`.runner` (the folds and fits:
+:func:`compare_penalty`), :mod:`.workers` (joblib/dask workers and their
+threads), :mod:`.store` (the resumable ``results.csv``), :mod:`.stats`
+(:func:`corrected_resampled_ttest`) and :mod:`.report` (:class:`CompareResult`:
+tables, markdown, plot, files).
 """
 
 from .configs import Config

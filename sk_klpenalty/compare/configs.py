@@ -34,6 +34,13 @@ class Config:
     def alpha(self) -> float:
         return float(self.params.get("alpha", 0.0))
 
+    def make_estimator(self, estimator):
+        """The unfitted model of this configuration: here a clone of
+        ``estimator`` with ``params`` (a peer builds another class)."""
+        from sklearn.base import clone
+
+        return clone(estimator).set_params(**self.params)
+
 
 def penalty_configs(
     alphas: Iterable[float], sigmas: Iterable[float], sigma_decays: Iterable[float]

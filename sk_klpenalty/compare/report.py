@@ -11,6 +11,7 @@ import numpy as np
 
 from ..metrics import METRICS
 from .configs import BASELINE
+from .peers import PEERS
 from .stats import corrected_resampled_ttest
 from .store import json_safe, make_folder
 
@@ -32,14 +33,24 @@ class CompareResult:
         self.records = records.reset_index(drop=True)
         self.job = job
         self._summary = None
-        self._comparison = None
+        self._comparisons = {}
 
     @property
     def configs(self) -> list[str]:
-        """Configuration names in run order (baseline first, controls last)."""
+        """Configuration names in run order (baseline first, then the grid,
+        the controls and the peers)."""
         order = {name: i for i, name in enumerate(self.job["configs"])}
+        peers = {name: i for i, name in enumerate(self.job.get("peer_settings", {}))}
         names = self.records["config"].unique().tolist()
-        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+        return sorted(
+            names, key=lambda n: (order.get(n, len(order)), peers.get(n, -1), n)
+        )
+
+    @property
+    def peers(self) -> list[str]:
+        """The peers' configuration names, in report order."""
+        kinds = dict(zip(self.records["config"], self.records["kind"], strict=True))
+        return [c for c in self.configs if kinds[c] in PEERS]
 
     @property
     def decodes(self) -> list[str]:
@@ -63,21 +74,22 @@ class CompareResult:
             self._summary = pd.DataFrame(rows).drop(columns="p_value")
         return self._summary
 
-    def comparison(self):
-        """Each configuration minus the baseline, paired by fold and decode.
+    def comparison(self, reference: str = BASELINE):
+        """Each configuration minus ``reference``, paired by fold and decode.
 
-        ``mean`` is the mean difference (negative = lower than the baseline),
-        with the corrected resampled t interval and p-value.
+        ``mean`` is the mean difference (negative = lower than the reference,
+        by default the baseline), with the corrected resampled t interval and
+        p-value.
         """
         import pandas as pd
 
-        if self._comparison is None:
+        if reference not in self._comparisons:
             rows = []
             ratio = self.job["test_train_ratio"]
             keys = ["repeat", "fold", "decode"]
-            baseline = self.records[self.records["config"] == BASELINE]
+            baseline = self.records[self.records["config"] == reference]
             for config in self.configs:
-                if config == BASELINE:
+                if config == reference:
                     continue
                 runs = self.records[self.records["config"] == config]
                 paired = runs.merge(baseline, on=keys, suffixes=("", "_base"))
@@ -92,8 +104,16 @@ class CompareResult:
                                 **corrected_resampled_ttest(diff, ratio),
                             }
                         )
-            self._comparison = pd.DataFrame(rows)
-        return self._comparison
+            self._comparisons[reference] = pd.DataFrame(rows)
+        return self._comparisons[reference]
+
+    def peer_comparison(self):
+        """Each peer minus the best penalty setting (as :meth:`comparison`)."""
+        best = self.job.get("best_penalty")
+        if not best or not self.peers:
+            return self.comparison().iloc[:0]
+        comparison = self.comparison(best)
+        return comparison[comparison["config"].isin(self.peers)]
 
     # ---------------------------------------------------------- rendering
 
@@ -125,6 +145,7 @@ class CompareResult:
             "",
             *self._comparison_table(compare_metrics),
         ]
+        lines += self._peer_sections(compare_metrics)
         best = job.get("best_penalty")
         if best:
             lines += [
@@ -152,8 +173,47 @@ class CompareResult:
                 rows.append(cells)
         return _markdown_table(header, rows)
 
-    def _comparison_table(self, metrics: Sequence[str]) -> list[str]:
-        comparison = self.comparison()
+    def _peer_sections(self, metrics: Sequence[str]) -> list[str]:
+        """The peers' settings, and each peer against the best penalty."""
+        settings = self.job.get("peer_settings")
+        if not self.peers or not settings:
+            return []
+        lines = [
+            "",
+            "## Peers: the methods a user would otherwise pick",
+            "",
+            "Same folds, seeds, network trunk, epochs and optimiser as the "
+            "baseline; each is in both tables above. Settings:",
+            "",
+        ]
+        for name in self.peers:
+            entry = dict(settings.get(name, {}))
+            estimator = entry.pop("estimator", "?")
+            described = ", ".join(f"{k}={v}" for k, v in entry.items())
+            lines.append(f"- {name}: `{estimator}` {described}".rstrip())
+        best = self.job.get("best_penalty")
+        if not best:
+            return lines
+        lines += [
+            "",
+            f"## Peers against the best penalty setting ({best}, same decode, "
+            "same folds)",
+            "",
+            "Negative Δ for MSE/MAE and positive Δ for accuracy mean the peer is "
+            "better than the penalty. The best setting was chosen on these "
+            "folds, which favours it.",
+            "",
+            *self._comparison_table(metrics, best, self.peers),
+        ]
+        return lines
+
+    def _comparison_table(
+        self,
+        metrics: Sequence[str],
+        reference: str = BASELINE,
+        configs: Sequence[str] | None = None,
+    ) -> list[str]:
+        comparison = self.comparison(reference)
         if comparison.empty:
             return ["(no configuration besides the baseline)"]
         table = comparison.set_index(["config", "decode", "metric"])
@@ -161,8 +221,8 @@ class CompareResult:
         for metric in metrics:
             header += [f"Δ{METRICS[metric][0]} [95% CI]", "p"]
         rows = []
-        for config in self.configs:
-            if config == BASELINE:
+        for config in self.configs if configs is None else configs:
+            if config == reference:
                 continue
             for decode in self.decodes:
                 cells = [config, decode]
@@ -189,10 +249,11 @@ class CompareResult:
 
         summary = self.summary().set_index(["config", "decode", "metric"])
         configs = self.configs
+        n_rows = -(-len(METRICS) // 3)
         figure = Figure(
-            figsize=(4.2 * 3, 3.2 * 2 + 0.3 * len(configs)), layout="constrained"
+            figsize=(4.2 * 3, 3.2 * n_rows + 0.3 * len(configs)), layout="constrained"
         )
-        axes = figure.subplots(2, 3)
+        axes = figure.subplots(n_rows, 3)
         offsets = np.linspace(-0.15, 0.15, len(self.decodes))
         for ax, metric in zip(axes.ravel(), METRICS, strict=False):
             for offset, decode in zip(offsets, self.decodes, strict=True):
@@ -242,6 +303,9 @@ class CompareResult:
             "summary": json_safe(self.summary().to_dict(orient="records")),
             "comparison": json_safe(self.comparison().to_dict(orient="records")),
         }
+        if self.peers:
+            peers = self.peer_comparison().to_dict(orient="records")
+            summary["peer_comparison"] = json_safe(peers)
         paths["summary.json"].write_text(json.dumps(summary, indent=2))
         self.plot(paths["plot.png"])
         return paths
@@ -250,6 +314,8 @@ class CompareResult:
 def _short(name: str) -> str:
     return (
         name.replace("control: ", "")
+        .replace("peer: ", "")
+        .replace("soft labels only", "soft labels")
         .replace("uniform smoothing", "uniform")
         .replace("permuted order", "permuted")
     )

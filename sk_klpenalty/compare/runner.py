@@ -19,6 +19,7 @@ from ..metrics import ordinal_metrics
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from .configs import best_penalty, control_configs, penalty_configs
+from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
 from .report import CompareResult
 from .store import (
     ResultsStore,
@@ -64,13 +65,18 @@ def _fit_and_score(
     if n_threads:
         torch.set_num_threads(n_threads)
     try:
-        model = clone(estimator).set_params(**config.params, random_state=seed)
+        model = config.make_estimator(estimator).set_params(random_state=seed)
         start = time.perf_counter()
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
         model.fit(_safe_indexing(X, train), y[train], **fit_params)
         fit_seconds = time.perf_counter() - start
         # One forward pass serves every decode: decoding is a function of proba.
         proba = model.predict_proba(_safe_indexing(X, test))
+        expected = (
+            expectation(proba, model.classes_)
+            if getattr(model, "_expectation_from_proba", True)
+            else model.predict_expectation(_safe_indexing(X, test))  # regression
+        )
     finally:
         # Worker threads are reused (dask, threading backend): leave them as found.
         if n_threads:
@@ -87,6 +93,7 @@ def _fit_and_score(
             true_values,
             predicted,
             y_expected=expected,
+            y_proba=proba,
             labels=values,
             within=within,
         )
@@ -121,6 +128,8 @@ def compare_penalty(
     within: float = 1.0,
     cv=None,
     controls: bool = True,
+    peers=(),
+    peer_params=None,
     n_jobs: int | None = None,
     random_state: int = 0,
     progress: bool = True,
@@ -157,6 +166,16 @@ def compare_penalty(
         Add two controls with the best penalty setting (lowest mean MSE with
         the first decode): uniform label smoothing of the same entropy, and
         the Gaussian over a randomly permuted class order.
+    peers : "all" or sequence of {"regression", "soft-labels", "laplace", "corn"}
+        The methods a user would otherwise pick, one row each, on the same
+        folds, seeds, network and epochs, paired with the baseline and with
+        the best penalty setting (see :mod:`sk_klpenalty.compare.peers`):
+        ``OrdinalRegressor`` (MSE), ``CORNClassifier``, the penalty with the
+        Laplace kernel at the best setting, and the Laplace soft target alone
+        (SORD) at the best setting's sigma. Default: none.
+    peer_params : dict, optional
+        ``{peer: {parameter: value}}`` set on a peer's estimator on top of its
+        defaults, e.g. ``{"soft-labels": {"kernel": "gaussian"}}`` (DLDL).
     n_jobs : int, optional
         Parallel fits through joblib, with the backend that
         :func:`joblib.parallel_config` selects: loky processes by default, or
@@ -216,16 +235,24 @@ def compare_penalty(
     test_train_ratio = float(np.mean([len(te) / len(tr) for tr, te in splits]))
 
     configs = penalty_configs(alphas, sigmas, sigma_decays)
-    for config in configs:  # bad alpha/sigma/decay: fail before the first fit
-        clone(estimator).set_params(**config.params)._check_hyperparameters()
     has_penalty = len(configs) > 1
+    peers, peer_params = check_peers(peers, peer_params)
+    # Bad alpha/sigma/decay or peer settings: fail before the first fit (the
+    # penalty peers are checked with the first setting; they get the best).
+    first_penalty = configs[1] if has_penalty else None
+    for config in [*configs, *peer_configs(peers, peer_params, first_penalty)]:
+        config.make_estimator(estimator)._check_hyperparameters()
     job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
     job["test_train_ratio"] = test_train_ratio
     if sample_weight is not None:
         job["sample_weight_sha256"] = weights_digest(sample_weight)
+    if peers:
+        job["peers"] = peers_job_entry(peers, peer_params)
     store = ResultsStore(out_dir, job, resume)
     records = store.records
-    total = len(splits) * (len(configs) + (2 if controls and has_penalty else 0))
+    total = len(splits) * (
+        len(configs) + (2 if controls and has_penalty else 0) + len(peers)
+    )
 
     n_threads = threads_per_worker(n_jobs)
     from tqdm.auto import tqdm
@@ -274,8 +301,11 @@ def compare_penalty(
         if has_penalty:
             best = best_penalty(records, configs, decodes[0])
             job["best_penalty"] = best.name
-            if controls:
-                run(control_configs(best, random_state))
+        later = control_configs(best, random_state) if controls and best else []
+        later += peer_configs(peers, peer_params, best)
+        if peers:
+            job["peer_settings"] = describe_peers(later[-len(peers) :], estimator)
+        run(later)
 
     return CompareResult(records_frame(records), job)
 

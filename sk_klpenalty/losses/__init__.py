@@ -19,9 +19,15 @@ and class values the rows ``w`` and the constants are a (K, K) table and a
 (K,) vector, computed once and indexed per batch: the penalty costs one gather
 on top of the cross-entropy, O(B*K) time and memory.
 
+``kernel="laplace"`` replaces the Gaussian by ``p_k ∝ exp(-|v_k - y| / sigma)``
+(SORD's distance), and ``ce_weight`` weights the cross-entropy term
+(``ce_weight=0``: the soft target alone, as in DLDL and SORD); the table then
+holds ``ce_weight * onehot + alpha * p``.
+
 The package holds the target distributions (:mod:`.targets`), the criterion
-and its functional form with their cached tables (:mod:`.cekl`), and the two
-control criteria of the report (:mod:`.controls`).
+and its functional form with their cached tables (:mod:`.cekl`), the two
+control criteria of the report (:mod:`.controls`), and the loss of the CORN
+peer (:mod:`.corn`).
 """
 
 from .cekl import CEKLLoss, ce_kl_loss
@@ -30,13 +36,19 @@ from .controls import (
     UniformSmoothingKLLoss,
     smoothing_for_entropy,
 )
-from .targets import gaussian_targets
+from .corn import CORNLoss, corn_loss, corn_probabilities
+from .targets import KERNELS, gaussian_targets, laplace_targets
 
 __all__ = [
+    "KERNELS",
     "gaussian_targets",
+    "laplace_targets",
     "ce_kl_loss",
     "CEKLLoss",
     "UniformSmoothingKLLoss",
     "PermutedGaussianKLLoss",
     "smoothing_for_entropy",
+    "corn_loss",
+    "corn_probabilities",
+    "CORNLoss",
 ]

@@ -14,9 +14,11 @@ from torch import nn
 
 from .targets import (
     check_alpha,
+    check_ce_weight,
+    check_kernel,
     check_sigma,
     class_values_or_range,
-    gaussian_targets,
+    kernel_targets,
     negative_entropy,
 )
 
@@ -31,8 +33,8 @@ _MAX_TABLE_CLASSES = 2048
 _MAX_BATCH_SIZES = 4
 # ce_kl_loss (the functional form) caches its tables for the default class
 # values 0..K-1, for up to this many classes (4 MB a table) and this many
-# (sigma, alpha, K, batch size, device) combinations (least recently used
-# dropped first).
+# (sigma, alpha, K, batch size, device, kernel, ce_weight) combinations
+# (least recently used dropped first).
 _MAX_FUNCTIONAL_TABLE_CLASSES = 1024
 _FUNCTIONAL_CACHE_SIZE = 8
 _functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
@@ -58,11 +60,17 @@ def _row_scale(sample_weight, logits: torch.Tensor) -> torch.Tensor | None:
 
 
 def _weighted_cross_entropy(
-    logits: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | None
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    scale: torch.Tensor | None,
+    ce_weight: float = 1.0,
 ) -> torch.Tensor:
+    """``ce_weight * CE`` (alpha=0): exactly ``F.cross_entropy`` at weight 1."""
     if scale is None:
-        return F.cross_entropy(logits, target)
-    return (F.cross_entropy(logits, target, reduction="none") * scale).sum()
+        loss = F.cross_entropy(logits, target)
+    else:
+        loss = (F.cross_entropy(logits, target, reduction="none") * scale).sum()
+    return loss if ce_weight == 1 else ce_weight * loss
 
 
 def _ce_kl_from_targets(
@@ -72,15 +80,16 @@ def _ce_kl_from_targets(
     p: torch.Tensor,
     neg_entropy: torch.Tensor,
     scale: torch.Tensor | None = None,
+    ce_weight: float = 1.0,
 ) -> torch.Tensor:
-    """Batch mean of CE + alpha*KL given per-sample target rows ``p``.
+    """Batch mean of ce_weight*CE + alpha*KL given per-sample target rows ``p``.
 
     With ``scale`` (:func:`_row_scale`), the weighted mean instead.
     """
     weights = alpha * p
     weights.scatter_add_(
-        1, target.unsqueeze(1), torch.ones_like(weights[:, :1])
-    )  # onehot(t) + alpha * p
+        1, target.unsqueeze(1), torch.full_like(weights[:, :1], ce_weight)
+    )  # ce_weight * onehot(t) + alpha * p
     if scale is None:
         return F.cross_entropy(logits, weights) + alpha * neg_entropy.mean()
     per_row = F.cross_entropy(logits, weights, reduction="none")
@@ -111,26 +120,36 @@ def _ce_kl_from_table(
 
 
 def _weight_table(
-    p: torch.Tensor, neg_entropy: torch.Tensor, alpha: float, batch_size: int
+    p: torch.Tensor,
+    neg_entropy: torch.Tensor,
+    alpha: float,
+    batch_size: int,
+    ce_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-class soft cross-entropy rows and constants, scaled for a batch.
 
     The mean loss of a batch of ``batch_size`` samples of classes ``t`` is
     ``sum_i (sum_k weights[t_i, k] * log_q_ik + offsets[t_i])`` with
-    ``weights = -(onehot + alpha*p) / B`` and
+    ``weights = -(ce_weight * onehot + alpha*p) / B`` and
     ``offsets = alpha * neg_entropy / B``.
     """
     weights = alpha * p
-    weights.diagonal().add_(1.0)
+    weights.diagonal().add_(ce_weight)
     weights.mul_(-1.0 / batch_size)
     return weights, neg_entropy * (alpha / batch_size)
 
 
 def _functional_table(
-    sigma: float, alpha: float, n_classes: int, batch_size: int, device: torch.device
+    sigma: float,
+    alpha: float,
+    n_classes: int,
+    batch_size: int,
+    device: torch.device,
+    kernel: str = "gaussian",
+    ce_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cached :func:`_weight_table` for the class values ``0..K-1``."""
-    key = (sigma, alpha, n_classes, batch_size, device)
+    key = (sigma, alpha, n_classes, batch_size, device, kernel, ce_weight)
     # One lock: fits in threads (joblib's threading backend, dask workers)
     # share this cache, and a lookup must not race another thread's eviction.
     with _functional_tables_lock:
@@ -140,8 +159,8 @@ def _functional_table(
             return table
         with torch.no_grad():
             values = torch.arange(n_classes, device=device, dtype=torch.float32)
-            p = gaussian_targets(values, values, sigma)
-            table = _weight_table(p, negative_entropy(p), alpha, batch_size)
+            p = kernel_targets(kernel, values, values, sigma)
+            table = _weight_table(p, negative_entropy(p), alpha, batch_size, ce_weight)
         _functional_tables[key] = table
         while len(_functional_tables) > _FUNCTIONAL_CACHE_SIZE:
             _functional_tables.popitem(last=False)
@@ -156,8 +175,12 @@ def ce_kl_loss(
     sigma: float,
     class_values: torch.Tensor | None = None,
     sample_weight: torch.Tensor | None = None,
+    kernel: str = "gaussian",
+    ce_weight: float = 1.0,
 ) -> torch.Tensor:
     """Cross-entropy plus ``alpha`` times the KL penalty, averaged over the batch.
+
+    ``ce_weight * CE(logits, t) + alpha * KL(p_sigma(v[t]) || softmax(logits))``.
 
     Parameters
     ----------
@@ -167,17 +190,24 @@ def ce_kl_loss(
     target : tensor of shape (B,)
         True class indices in ``0..K-1``.
     alpha : float
-        Weight of the KL penalty (>= 0). ``alpha=0`` returns exactly
-        ``F.cross_entropy(logits, target)``.
+        Weight of the KL penalty (>= 0). ``alpha=0`` (with ``ce_weight=1``)
+        returns exactly ``F.cross_entropy(logits, target)``.
     sigma : float
-        Standard deviation of the Gaussian target, in units of
-        ``class_values`` (> 0; 0 is the limit sigma -> 0, where the target is
-        one-hot and the loss ``(1 + alpha) * CE``).
+        Width of the target, in units of ``class_values``: the Gaussian's
+        standard deviation, or the Laplace scale ``b`` (> 0; 0 is the limit
+        sigma -> 0, where the target is one-hot and the loss
+        ``(ce_weight + alpha) * CE``).
     class_values : tensor of shape (K,), optional
         Numeric value of each class; defaults to ``0..K-1``.
     sample_weight : tensor of shape (B,), optional
         Non-negative per-sample weights: the loss is then the weighted mean
         ``sum_i w_i * loss_i / sum_i w_i`` (0 if every weight is 0).
+    kernel : {"gaussian", "laplace"}, default="gaussian"
+        ``p_k ∝ exp(-(v_k - y)^2 / (2 sigma^2))`` or ``exp(-|v_k - y| / sigma)``.
+    ce_weight : float, default=1.0
+        Weight of the cross-entropy term (>= 0). ``ce_weight=0`` trains on the
+        soft target alone (DLDL, SORD); ``ce_weight`` and ``alpha`` cannot
+        both be 0.
 
     Returns
     -------
@@ -186,9 +216,9 @@ def ce_kl_loss(
     Notes
     -----
     With the default class values and up to 1024 classes, the (K, K) table of
-    target rows is cached per ``(sigma, alpha, K, batch size, device)`` (the
-    last 8 combinations), so a call costs one gather on top of the
-    cross-entropy.
+    target rows is cached per ``(sigma, alpha, K, batch size, device, kernel,
+    ce_weight)`` (the last 8 combinations), so a call costs one gather on top
+    of the cross-entropy.
     Otherwise the B target rows are built per call (O(B*K) as well).
 
     Examples
@@ -203,44 +233,54 @@ def ce_kl_loss(
     True
     """
     alpha = check_alpha(alpha)
+    ce_weight = check_ce_weight(ce_weight, alpha)
+    kernel = check_kernel(kernel)
     logits = logits.float()
     scale = _row_scale(sample_weight, logits)
     if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
-        return _weighted_cross_entropy(logits, target, scale)
+        return _weighted_cross_entropy(logits, target, scale, ce_weight)
     sigma = check_sigma(sigma)
     n_classes = logits.shape[1]
     if class_values is None and n_classes <= _MAX_FUNCTIONAL_TABLE_CLASSES:
         table_rows = len(logits) if scale is None else 1
         weights, offsets = _functional_table(
-            sigma, alpha, n_classes, table_rows, logits.device
+            sigma, alpha, n_classes, table_rows, logits.device, kernel, ce_weight
         )
         return _ce_kl_from_table(logits, target, weights, offsets, scale)
     values = class_values_or_range(class_values, logits)
-    p = gaussian_targets(values, values[target], sigma)
-    return _ce_kl_from_targets(logits, target, alpha, p, negative_entropy(p), scale)
+    p = kernel_targets(kernel, values, values[target], sigma)
+    neg_entropy = negative_entropy(p)
+    return _ce_kl_from_targets(logits, target, alpha, p, neg_entropy, scale, ce_weight)
 
 
 class CEKLLoss(nn.Module):
     """Cross-entropy plus ``alpha`` times KL to a Gaussian over the class values.
 
-    The module form of :func:`ce_kl_loss`. ``alpha``, ``sigma`` and
-    ``class_values`` are plain attributes that may be changed between batches
-    or epochs (the estimator's sigma schedule does); the criterion holds no
-    learnable parameters, so the optimizer never has to be re-created.
+    The module form of :func:`ce_kl_loss`. ``alpha``, ``sigma``, ``kernel``,
+    ``ce_weight`` and ``class_values`` are plain attributes that may be changed
+    between batches or epochs (the estimator's sigma schedule does); the
+    criterion holds no learnable parameters, so the optimizer never has to be
+    re-created.
 
     For up to 2048 classes the target rows for every class are computed once
-    per ``(sigma, class_values)`` (and combined with the one-hot rows once per
-    ``alpha`` and batch size) and looked up per batch.
+    per ``(sigma, kernel, class_values)`` (and combined with the one-hot rows
+    once per ``alpha``, ``ce_weight`` and batch size) and looked up per batch.
 
     Parameters
     ----------
     alpha : float, default=1.0
         Weight of the KL penalty (>= 0).
     sigma : float, default=1.0
-        Standard deviation of the Gaussian target in label units (> 0; 0 is
-        the one-hot limit, which a decaying schedule may reach).
+        Width of the target in label units: the Gaussian's standard deviation,
+        or the Laplace scale ``b`` (> 0; 0 is the one-hot limit, which a
+        decaying schedule may reach).
     class_values : array-like of shape (K,), optional
         Numeric value of each class; defaults to ``0..K-1``.
+    kernel : {"gaussian", "laplace"}, default="gaussian"
+        The target's shape over the class values (see :func:`ce_kl_loss`).
+    ce_weight : float, default=1.0
+        Weight of the cross-entropy term (>= 0); 0 trains on the soft target
+        alone. ``ce_weight`` and ``alpha`` cannot both be 0.
 
     Examples
     --------
@@ -251,15 +291,23 @@ class CEKLLoss(nn.Module):
     torch.Size([])
     """
 
+    # Defaults for criteria pickled before these parameters existed (0.1.0).
+    kernel = "gaussian"
+    ce_weight = 1.0
+
     def __init__(
         self,
         alpha: float = 1.0,
         sigma: float = 1.0,
         class_values: torch.Tensor | None = None,
+        kernel: str = "gaussian",
+        ce_weight: float = 1.0,
     ) -> None:
         super().__init__()
         self.alpha = alpha
         self.sigma = sigma
+        self.kernel = check_kernel(kernel)
+        self.ce_weight = ce_weight
         # A buffer, so that .to(device) moves it and state_dict saves it.
         self.register_buffer(
             "class_values",
@@ -287,34 +335,38 @@ class CEKLLoss(nn.Module):
             Non-negative weights: ``sum_i w_i * loss_i / sum_i w_i``.
         """
         alpha = check_alpha(self.alpha)
+        ce_weight = check_ce_weight(self.ce_weight, alpha)
         logits = logits.float()
         scale = _row_scale(sample_weight, logits)
         if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
-            return _weighted_cross_entropy(logits, target, scale)
+            return _weighted_cross_entropy(logits, target, scale, ce_weight)
         if logits.shape[1] > _MAX_TABLE_CLASSES:
             values = class_values_or_range(self.class_values, logits)
             p = self.target_distribution(values, target)
             neg_entropy = negative_entropy(p)
-            return _ce_kl_from_targets(logits, target, alpha, p, neg_entropy, scale)
+            return _ce_kl_from_targets(
+                logits, target, alpha, p, neg_entropy, scale, ce_weight
+            )
         table_rows = len(logits) if scale is None else 1
-        weights, offsets = self._weight_table(logits, alpha, table_rows)
+        weights, offsets = self._weight_table(logits, alpha, table_rows, ce_weight)
         return _ce_kl_from_table(logits, target, weights, offsets, scale)
 
     def _weight_table(
-        self, logits: torch.Tensor, alpha: float, batch_size: int
+        self, logits: torch.Tensor, alpha: float, batch_size: int, ce_weight: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`_weight_table` of the cached target table, per alpha and B."""
+        """:func:`_weight_table` of the cached target table, per weights and B."""
         table = self._target_table(logits)
         cached = getattr(self, "_weights_key", None)  # absent in older pickles
-        if cached is None or not (cached[0] == alpha and cached[1] is table):
-            self._weights_key = (alpha, table)
+        key = (alpha, ce_weight)
+        if cached is None or not (cached[:2] == key and cached[2] is table):
+            self._weights_key = (*key, table)
             self._weights = {}
         weights = self._weights.get(batch_size)
         if weights is None:
             if len(self._weights) >= _MAX_BATCH_SIZES:
                 self._weights.clear()
             with torch.no_grad():
-                weights = _weight_table(*table, alpha, batch_size)
+                weights = _weight_table(*table, alpha, batch_size, ce_weight)
             self._weights[batch_size] = weights
         return weights
 
@@ -324,7 +376,7 @@ class CEKLLoss(nn.Module):
         """Target rows of the KL term for the classes ``index``.
 
         The one method a variant of the penalty overrides (see the controls
-        below). Here: the Gaussian over ``values`` centred on ``values[index]``.
+        below). Here: the kernel over ``values`` centred on ``values[index]``.
 
         Parameters
         ----------
@@ -337,11 +389,11 @@ class CEKLLoss(nn.Module):
         -------
         tensor of shape (B, K), rows summing to 1
         """
-        return gaussian_targets(values, values[index], self.sigma)
+        return kernel_targets(self.kernel, values, values[index], self.sigma)
 
     def _cache_params(self) -> tuple:
         """Everything besides the class values that the target rows depend on."""
-        return (float(self.sigma),)
+        return (float(self.sigma), self.kernel)
 
     def _target_table(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Target rows and their negative entropies for every class, cached.
@@ -377,7 +429,12 @@ class CEKLLoss(nn.Module):
         return state
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, sigma={self.sigma}"
+        text = f"alpha={self.alpha}, sigma={self.sigma}"
+        if self.kernel != "gaussian":
+            text += f", kernel={self.kernel!r}"
+        if self.ce_weight != 1:
+            text += f", ce_weight={self.ce_weight}"
+        return text
 
 
 def _same_key(a: tuple | None, b: tuple | None) -> bool:

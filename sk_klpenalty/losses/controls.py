@@ -10,7 +10,7 @@ import math
 import torch
 
 from .cekl import CEKLLoss
-from .targets import gaussian_targets, negative_entropy
+from .targets import kernel_targets, negative_entropy
 
 __all__ = ["UniformSmoothingKLLoss", "PermutedGaussianKLLoss", "smoothing_for_entropy"]
 
@@ -19,8 +19,9 @@ class UniformSmoothingKLLoss(CEKLLoss):
     """Control: KL to uniform label smoothing as spread out as the Gaussian.
 
     The target row of class ``k`` is ``(1 - eps) * onehot_k + eps / K``, with
-    ``eps`` chosen so that its entropy equals the mean entropy of the Gaussian
-    rows ``p_sigma`` of :class:`CEKLLoss` over all classes. It smooths as much
+    ``eps`` chosen so that its entropy equals the mean entropy of the kernel's
+    rows ``p_sigma`` of :class:`CEKLLoss` over all classes (the Gaussian's by
+    default). It smooths as much
     as the penalty but ignores the order of the classes: if the Gaussian
     penalty helps only as generic smoothing, this control helps as much.
     Same parameters as :class:`CEKLLoss`.
@@ -38,8 +39,8 @@ class UniformSmoothingKLLoss(CEKLLoss):
         self, values: torch.Tensor, index: torch.Tensor
     ) -> torch.Tensor:
         n_classes = len(values)
-        gaussian = gaussian_targets(values, values, self.sigma)
-        entropy = -negative_entropy(gaussian).mean().item()
+        ordinal = kernel_targets(self.kernel, values, values, self.sigma)
+        entropy = -negative_entropy(ordinal).mean().item()
         eps = smoothing_for_entropy(entropy, n_classes)
         rows = torch.full(
             (len(index), n_classes), eps / n_classes, device=values.device
@@ -91,7 +92,7 @@ class PermutedGaussianKLLoss(CEKLLoss):
 
     Parameters
     ----------
-    alpha, sigma, class_values :
+    alpha, sigma, class_values, kernel, ce_weight :
         As in :class:`CEKLLoss`.
     seed : int, default=0
         Seeds the permutation.
@@ -111,8 +112,10 @@ class PermutedGaussianKLLoss(CEKLLoss):
         sigma: float = 1.0,
         class_values: torch.Tensor | None = None,
         seed: int = 0,
+        kernel: str = "gaussian",
+        ce_weight: float = 1.0,
     ) -> None:
-        super().__init__(alpha=alpha, sigma=sigma, class_values=class_values)
+        super().__init__(alpha, sigma, class_values, kernel, ce_weight)
         self.seed = seed
 
     def permutation(self, n_classes: int) -> torch.Tensor:
@@ -123,7 +126,7 @@ class PermutedGaussianKLLoss(CEKLLoss):
         self, values: torch.Tensor, index: torch.Tensor
     ) -> torch.Tensor:
         permuted = values[self.permutation(len(values)).to(values.device)]
-        return gaussian_targets(permuted, permuted[index], self.sigma)
+        return kernel_targets(self.kernel, permuted, permuted[index], self.sigma)
 
     def _cache_params(self) -> tuple:
-        return (float(self.sigma), int(self.seed))
+        return (*super()._cache_params(), int(self.seed))

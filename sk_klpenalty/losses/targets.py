@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
-__all__ = ["gaussian_targets"]
+__all__ = ["gaussian_targets", "laplace_targets", "KERNELS", "kernel_targets"]
+
+#: The target kernels over the class values: ``sigma`` is the Gaussian's
+#: standard deviation, or the Laplace scale ``b``, in label units.
+KERNELS = ("gaussian", "laplace")
 
 
 def check_sigma(sigma: float) -> float:
@@ -26,6 +31,24 @@ def check_alpha(alpha: float) -> float:
     if not (math.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
     return alpha
+
+
+def check_kernel(kernel) -> str:
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}.")
+    return kernel
+
+
+def check_ce_weight(ce_weight: float, alpha: float) -> float:
+    ce_weight = float(ce_weight)
+    if not (math.isfinite(ce_weight) and ce_weight >= 0):
+        raise ValueError(f"ce_weight must be a finite number >= 0, got {ce_weight!r}.")
+    if ce_weight == 0 and alpha == 0:
+        raise ValueError(
+            "ce_weight and alpha are both 0: at least one of the two loss terms "
+            "must have a positive weight."
+        )
+    return ce_weight
 
 
 def gaussian_targets(
@@ -61,23 +84,75 @@ def gaussian_targets(
     >>> bool(p[0, 0] == p[0, 2])
     True
     """
+    return _kernel_rows(class_values, y_values, sigma, lambda z: -0.5 * z * z)
+
+
+def laplace_targets(
+    class_values: torch.Tensor, y_values: torch.Tensor, scale: float
+) -> torch.Tensor:
+    """Discretised Laplace target distributions over the class values.
+
+    The target of SORD (Diaz & Marathe 2019) with its default distance
+    ``|v_k - y|``: heavier tails than the Gaussian, and a peak at the label.
+
+    Parameters
+    ----------
+    class_values : tensor of shape (K,)
+        Numeric value of each class; distances are in these units.
+    y_values : tensor of shape (B,)
+        The label value at the centre of each row.
+    scale : float
+        The scale ``b``, in label units (>= 0; 0 is the one-hot limit).
+        SORD's ``alpha`` is ``1 / b`` for class values ``0..K-1``.
+
+    Returns
+    -------
+    tensor of shape (B, K)
+        Row ``i`` is ``p_k ∝ exp(-|v_k - y_i| / b)``; each row sums to 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = laplace_targets(torch.arange(3.0), torch.tensor([0.0]), 1.0)
+    >>> bool(torch.isclose(p[0, 1] / p[0, 0], torch.exp(torch.tensor(-1.0))))
+    True
+    """
+    return _kernel_rows(class_values, y_values, scale, lambda z: -z.abs())
+
+
+def kernel_targets(
+    kernel: str, class_values: torch.Tensor, y_values: torch.Tensor, sigma: float
+) -> torch.Tensor:
+    """:func:`gaussian_targets` or :func:`laplace_targets`, by name."""
+    if check_kernel(kernel) == "laplace":
+        return laplace_targets(class_values, y_values, sigma)
+    return gaussian_targets(class_values, y_values, sigma)
+
+
+def _kernel_rows(
+    class_values: torch.Tensor,
+    y_values: torch.Tensor,
+    sigma: float,
+    log_kernel: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Rows ``softmax(log_kernel((v_k - y_i) / sigma))`` on the values' device."""
     sigma = check_sigma(sigma)
     values = torch.as_tensor(class_values)
     if not values.is_floating_point():
         values = values.float()
     centres = torch.as_tensor(y_values, device=values.device, dtype=values.dtype)
+    difference = values.unsqueeze(0) - centres.unsqueeze(1)
     if sigma < torch.finfo(values.dtype).tiny:
         # sigma -> 0 (a decaying schedule gets there): dividing by a sigma
         # that is 0 in the values' dtype would give NaN, so take the limit.
-        distance = (values.unsqueeze(0) - centres.unsqueeze(1)).abs()
+        distance = difference.abs()
         nearest = (distance == distance.min(dim=1, keepdim=True).values).to(
             values.dtype
         )
         return nearest / nearest.sum(dim=1, keepdim=True)
     # Dividing before squaring keeps tiny sigmas finite for small distances;
     # softmax then normalises stably (the row's own class has logit 0).
-    z = (values.unsqueeze(0) - centres.unsqueeze(1)) / sigma
-    return torch.softmax(-0.5 * z * z, dim=1)
+    return torch.softmax(log_kernel(difference / sigma), dim=1)
 
 
 def negative_entropy(p: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,198 @@
+"""The peers of the report: the methods a user with ordered labels would
+otherwise pick, each fitted on the same folds, seeds, network and epochs.
+
+``regression``
+    :class:`~sk_klpenalty.regressor.OrdinalRegressor`: one output, MSE on
+    the standardised label values, the nearest class.
+``corn``
+    :class:`~sk_klpenalty.corn.CORNClassifier`: ``K - 1`` conditional binary
+    outputs (Shi, Cao & Raschka 2021).
+``laplace``
+    The penalty with SORD's Laplace kernel ``exp(-|v_k - y| / sigma)``
+    instead of the Gaussian, at the best penalty setting's alpha, sigma and
+    decay: only the kernel differs from it.
+``soft-labels``
+    The soft target alone (``ce_weight=0``, ``alpha=1``), with the Laplace
+    kernel at the best setting's sigma and decay: SORD (Diaz & Marathe 2019).
+    Only the cross-entropy term differs from ``laplace``. For DLDL (the
+    Gaussian soft target alone) pass ``peer_params={"soft-labels":
+    {"kernel": "gaussian"}}``.
+
+``peer_params`` (``{peer: {parameter: value}}``) sets any parameter of a
+peer's estimator on top of these defaults; the report states what was used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sklearn.base import clone
+
+from .configs import Config
+
+__all__ = [
+    "PEERS",
+    "PeerConfig",
+    "check_peers",
+    "peer_configs",
+    "describe_peers",
+    "peers_job_entry",
+]
+
+PEERS = ("regression", "soft-labels", "laplace", "corn")
+_LABELS = {
+    "regression": "regression",
+    "soft-labels": "soft labels only",
+    "laplace": "Laplace kernel",
+    "corn": "CORN",
+}
+# What a peer of another class does not take from the user's estimator: the
+# penalty's parameters, the loss, and how predict decodes (the report scores
+# every decode itself).
+_NOT_SHARED = {"criterion", "decode", "alpha", "sigma", "sigma_decay", "kernel"}
+_NOT_SHARED |= {"ce_weight"}
+# The settings the report states for each peer.
+_SHOWN = ("criterion", "kernel", "ce_weight", "alpha", "sigma", "sigma_decay")
+
+
+@dataclass(frozen=True)
+class PeerConfig(Config):
+    """A configuration fitted with another estimator class than the user's.
+
+    The estimator is built from the user's estimator's shared parameters
+    (network, epochs, lr, batch size, device, precision, classes, callbacks,
+    ``module__*`` ...), then ``params`` are set on it.
+    """
+
+    estimator_class: type | None = field(default=None, hash=False)
+
+    @property
+    def alpha(self) -> float:
+        return math.nan  # no penalty weight: not an alpha=0 baseline
+
+    def make_estimator(self, estimator):
+        own = set(self.estimator_class().get_params(deep=False)) - _NOT_SHARED
+        shared = {
+            name: clone(value, safe=False)
+            for name, value in estimator.get_params(deep=False).items()
+            if name in own or _is_shared_prefix(name)
+        }
+        return self.estimator_class(**shared).set_params(**self.params)
+
+
+def _is_shared_prefix(name: str) -> bool:
+    """``module__*``, ``optimizer__*``, ``iterator_train__*``, ... not the loss's."""
+    prefix, nested, _ = name.partition("__")
+    return bool(nested) and prefix != "criterion"
+
+
+def check_peers(peers, peer_params) -> tuple[tuple[str, ...], dict]:
+    """The peers' names (``"all"`` for every one) and their parameters, checked."""
+    peers = () if peers is None else (peers,) if isinstance(peers, str) else peers
+    peers = tuple(peers)
+    peers = PEERS if "all" in peers else tuple(dict.fromkeys(peers))  # once each
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        raise ValueError(
+            f"peers must be 'all' or names from {PEERS}, got {unknown[0]!r}."
+        )
+    peer_params = {} if peer_params is None else peer_params
+    if not isinstance(peer_params, Mapping) or not all(
+        isinstance(v, Mapping) for v in peer_params.values()
+    ):
+        raise TypeError(
+            "peer_params must map peer names to dicts of parameters, e.g. "
+            "{'soft-labels': {'sigma': 1.0}}."
+        )
+    stray = [name for name in peer_params if name not in peers]
+    if stray:
+        raise ValueError(
+            f"peer_params has settings for {stray[0]!r}, which is not among the "
+            f"peers compared ({', '.join(peers) or 'none'})."
+        )
+    return peers, {name: dict(params) for name, params in peer_params.items()}
+
+
+def peer_configs(
+    peers: Iterable[str], peer_params: Mapping[str, dict], best: Config | None
+) -> list[PeerConfig | Config]:
+    """One configuration per peer; the penalty peers use ``best``'s setting.
+
+    Without a penalty setting in the grid (``best=None``), they use alpha 1
+    and the estimator's own sigma and decay.
+    """
+    from ..corn import CORNClassifier
+    from ..regressor import OrdinalRegressor
+
+    penalty = {} if best is None else dict(best.params)
+    setting = {k: penalty[k] for k in ("alpha", "sigma", "sigma_decay") if k in penalty}
+    setting.setdefault("alpha", 1.0)
+    defaults = {
+        "regression": (OrdinalRegressor, {}),
+        "corn": (CORNClassifier, {}),
+        "laplace": (None, {**setting, "kernel": "laplace", "ce_weight": 1.0}),
+        "soft-labels": (
+            None,
+            {**setting, "alpha": 1.0, "kernel": "laplace", "ce_weight": 0.0},
+        ),
+    }
+    configs = []
+    for peer in peers:
+        estimator_class, params = defaults[peer]
+        params = {**params, **peer_params.get(peer, {})}
+        implied = "laplace" if peer == "laplace" else None  # in the label
+        name = f"peer: {_LABELS[peer]}{_describe(params, implied)}"
+        if estimator_class is None:
+            configs.append(Config(name, peer, params))
+        else:
+            configs.append(PeerConfig(name, peer, params, estimator_class))
+    return configs
+
+
+def _describe(params: Mapping, implied_kernel: str | None) -> str:
+    """`` (laplace sigma=2)``: the settings that tell peers apart."""
+    parts = []
+    if "kernel" in params and params["kernel"] != implied_kernel:
+        parts.append(str(params["kernel"]))
+    if params.get("ce_weight", 1.0) not in (0.0, 1.0):
+        parts.append(f"ce_weight={params['ce_weight']:g}")
+    if "alpha" in params and params.get("ce_weight", 1.0) != 0:
+        parts.append(f"alpha={params['alpha']:g}")
+    if "sigma" in params:
+        parts.append(f"sigma={params['sigma']:g}")
+    if params.get("sigma_decay", 1.0) != 1:
+        parts.append(f"decay={params['sigma_decay']:g}")
+    return f" ({' '.join(parts)})" if parts else ""
+
+
+def describe_peers(configs: Iterable[Config], estimator) -> dict:
+    """``{name: {"estimator": class name, parameter: value, ...}}``: the loss
+    settings of each peer (and any parameter the user set), for the report."""
+    described = {}
+    for config in configs:
+        model = config.make_estimator(estimator)
+        params = model.get_params(deep=False)
+        shown = [n for n in _SHOWN if n in params] + sorted(
+            set(config.params) - set(_SHOWN)
+        )
+        described[config.name] = {
+            "estimator": type(model).__name__,
+            **{name: _plain(params[name]) for name in shown},
+        }
+    return described
+
+
+def peers_job_entry(peers: Iterable[str], peer_params: Mapping) -> dict:
+    """The peers and the user's settings, as plain JSON for ``job.json``."""
+    return {
+        peer: {name: _plain(v) for name, v in peer_params.get(peer, {}).items()}
+        for peer in peers
+    }
+
+
+def _plain(value):
+    if isinstance(value, bool | int | float | str | type(None)):
+        return value
+    return getattr(value, "__name__", repr(value))

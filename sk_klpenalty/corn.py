@@ -1,0 +1,79 @@
+"""CORNClassifier: the rank-consistent ordinal peer (CORN, Shi, Cao & Raschka
+2021; the method of coral-pytorch and dlordinal).
+
+The same network with ``K - 1`` conditional binary outputs and the CORN loss
+(:mod:`sk_klpenalty.losses.corn`); everything else is shared with
+:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` (:mod:`sk_klpenalty.base`).
+"""
+
+from __future__ import annotations
+
+from .base import OrdinalNeuralNet
+from .losses.corn import CORNLoss, corn_probabilities
+
+__all__ = ["CORNClassifier"]
+
+
+class CORNClassifier(OrdinalNeuralNet):
+    """Classifier for ordered labels with CORN's conditional binary outputs.
+
+    Output ``k`` of the network models ``P(y > k | y > k - 1)`` and is trained
+    with a binary cross-entropy on the samples with ``y >= k`` only
+    (:func:`~sk_klpenalty.losses.corn_loss`). The class probabilities follow
+    from the chain rule: ``P(y > k) = prod_{j <= k} sigmoid(z_j)`` and
+    ``P(y = k) = P(y > k - 1) - P(y > k)``, so ``predict``,
+    ``predict_proba``, ``predict_expectation`` and every metric work as for
+    the other estimators. Classes are ranked by their value in ``classes_``;
+    the distances between the values play no part in training.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+        As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`, with
+        ``K - 1`` outputs: ``None`` picks :class:`~sk_klpenalty.modules.SeedCNN`
+        or :class:`~sk_klpenalty.modules.MLP` with ``K - 1`` outputs.
+    criterion : class, default=CORNLoss
+    decode : {"argmax", "mean", "median"}, default="argmax"
+        As for the other estimators: the default keeps scikit-learn's
+        contract that ``predict`` is the argmax of ``predict_proba``.
+        ``"median"`` is CORN's own rule (the number of ``k`` with
+        ``P(y > k) > 1/2``); the two differ only where the distribution has
+        two modes.
+    **kwargs
+        Every other parameter of
+        :class:`~sk_klpenalty.estimator.KLPenaltyClassifier` but the penalty's
+        (``classes``, ``random_state``, ``precision``, ``max_epochs``, ``lr``,
+        ``batch_size``, ...), with the same meaning.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, input_shape_, precision_, module_, criterion_, \
+history_ :
+        As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_klpenalty import CORNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 3).astype("float32")
+    >>> y = np.digitize(X[:, 0], [-1, -0.3, 0.3, 1])  # five ordered grades
+    >>> clf = CORNClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.module_.layers[-1].out_features  # K - 1 conditional outputs
+    4
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 5)
+    """
+
+    def __init__(self, module=None, *, criterion=CORNLoss, **kwargs) -> None:
+        super().__init__(module, criterion=criterion, **kwargs)
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_) - 1
+
+    def _get_predict_nonlinearity(self):
+        self.check_is_fitted()
+        criterion = getattr(self.criterion_, "_orig_mod", self.criterion_)
+        if self.predict_nonlinearity == "auto" and isinstance(criterion, CORNLoss):
+            return corn_probabilities
+        return super()._get_predict_nonlinearity()
