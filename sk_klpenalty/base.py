@@ -35,7 +35,7 @@ from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
 from .precision import LOW_PRECISION, PrecisionMixin, check_precision
 from .seeding import seeded
 from .validation import check_device, check_labels, check_labels_known
-from .weights import SampleWeightMixin
+from .weights import SampleWeightMixin, dataset_sample_weight
 
 __all__ = ["OrdinalNeuralNet"]
 
@@ -183,6 +183,8 @@ class OrdinalNeuralNet(
         self._check_hyperparameters()
         X, y = self._validate_training_data(X, y, reset=fresh, classes=classes)
         X = self._weighted_training_data(X, y, sample_weight)
+        if fresh:
+            self._fit_label_statistics(y, dataset_sample_weight(X))
         epochs_done = 0 if fresh else len(self.history)
         with seeded(self.random_state, self._torch_device(), epochs_done):
             if fresh:
@@ -190,6 +192,9 @@ class OrdinalNeuralNet(
             super().partial_fit(X, y, **fit_params)
         self._record_epochs()
         return self
+
+    def _fit_label_statistics(self, labels, sample_weight) -> None:
+        """Fit what a subclass learns from the labels alone (a fresh fit only)."""
 
     def _check_hyperparameters(self) -> None:
         """Raise for an invalid parameter; subclasses add their own."""

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from skorch.utils import to_numpy
 
 from .base import OrdinalNeuralNet
+from .losses import MSELoss
 
 __all__ = ["OrdinalRegressor"]
 
@@ -41,7 +42,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
         output per sample: ``None`` picks :class:`~sk_klpenalty.modules.SeedCNN`
         for images and :class:`~sk_klpenalty.modules.MLP` for features, each
         with one output.
-    criterion : torch loss class, default=torch.nn.MSELoss
+    criterion : torch loss class, default=sk_klpenalty.losses.MSELoss
         Any regression loss of ``(output, target)`` (e.g.
         ``torch.nn.SmoothL1Loss``); ``target`` is the standardised label value.
     **kwargs
@@ -96,21 +97,24 @@ class OrdinalRegressor(OrdinalNeuralNet):
     # predict_proba (which is one-hot).
     _expectation_from_proba = False
 
-    def __init__(self, module=None, *, criterion=torch.nn.MSELoss, **kwargs) -> None:
+    def __init__(self, module=None, *, criterion=MSELoss, **kwargs) -> None:
         super().__init__(module, criterion=criterion, **kwargs)
 
     def _n_outputs(self) -> int:
         return 1
 
-    def _validate_training_data(self, X, y, *, reset: bool, classes=None):
-        X, labels = super()._validate_training_data(X, y, reset=reset, classes=classes)
-        if reset:
-            values = self._class_values_tensor().numpy().astype(np.float64)
-            if labels is not None:  # else (a Dataset without y): the classes'
-                values = values[to_numpy(self._class_indices(labels))]
-            self.y_mean_ = float(np.mean(values))
-            self.y_scale_ = float(np.std(values)) or 1.0
-        return X, labels
+    def _fit_label_statistics(self, labels, sample_weight) -> None:
+        """``y_mean_`` and ``y_scale_``: the (weighted) mean and standard
+        deviation of the training labels' values, to standardise them."""
+        values = self.class_values_
+        if labels is not None:  # else (a Dataset without y): the classes'
+            values = values[to_numpy(self._class_indices(labels))]
+            weights = sample_weight
+        else:
+            weights = None
+        self.y_mean_ = float(np.average(values, weights=weights))
+        variance = np.average((values - self.y_mean_) ** 2, weights=weights)
+        self.y_scale_ = float(np.sqrt(variance)) or 1.0
 
     def _standardised_class_values(self, device) -> torch.Tensor:
         values = self._class_values_tensor().to(device)
@@ -121,7 +125,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
         output = _one_output(y_pred).float()
         index = self._class_indices(y_true).to(output.device)
         target = self._standardised_class_values(output.device)[index]
-        return self.criterion_(output, target)
+        return self._criterion_loss(output, target, X)
 
     def _get_predict_nonlinearity(self):
         self.check_is_fitted()

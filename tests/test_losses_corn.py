@@ -99,3 +99,18 @@ def test_cuda_corn_matches_the_cpu_and_never_waits_for_the_host():
         results[device] = (loss.detach().cpu(), z.grad.cpu(), proba.cpu())
     for cuda, cpu in zip(results["cuda"], results["cpu"], strict=True):
         torch.testing.assert_close(cuda, cpu, rtol=1e-4, atol=1e-6)
+
+
+def test_sample_weights_count_each_pair_of_a_sample_that_many_times():
+    torch.manual_seed(0)
+    logits, y = torch.randn(12, 4), torch.randint(0, 5, (12,))
+    weight = torch.randint(0, 3, (12,)).float()
+    weight[0] = 1.0  # at least one sample counts
+    repeated = weight.long()
+    expected = direct_corn_loss(
+        logits.repeat_interleave(repeated, 0), y.repeat_interleave(repeated), 5
+    )
+    torch.testing.assert_close(corn_loss(logits, y, 5, sample_weight=weight), expected)
+    torch.testing.assert_close(
+        CORNLoss()(logits, y, sample_weight=torch.ones(12)), corn_loss(logits, y, 5)
+    )

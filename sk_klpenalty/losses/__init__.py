@@ -37,9 +37,11 @@ from .controls import (
     smoothing_for_entropy,
 )
 from .corn import CORNLoss, corn_loss, corn_probabilities
+from .regression import MSELoss
 from .targets import KERNELS, gaussian_targets, laplace_targets
 
 __all__ = [
+    "MSELoss",
     "KERNELS",
     "gaussian_targets",
     "laplace_targets",

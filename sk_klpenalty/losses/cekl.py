@@ -21,6 +21,7 @@ from .targets import (
     kernel_targets,
     negative_entropy,
 )
+from .weighting import row_scale
 
 __all__ = ["ce_kl_loss", "CEKLLoss"]
 
@@ -41,22 +42,6 @@ _functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
     OrderedDict()
 )
 _functional_tables_lock = threading.Lock()
-
-
-def _row_scale(sample_weight, logits: torch.Tensor) -> torch.Tensor | None:
-    """``w_i / sum(w)`` per row (zeros if every weight is 0), or ``None``.
-
-    No check of the values: that would synchronise with the host on a GPU.
-    """
-    if sample_weight is None:
-        return None
-    weight = torch.as_tensor(sample_weight, device=logits.device, dtype=torch.float32)
-    if weight.shape != (len(logits),):
-        raise ValueError(
-            f"sample_weight must have shape ({len(logits)},), one weight per row "
-            f"of the logits, got {tuple(weight.shape)}."
-        )
-    return weight / weight.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
 
 def _weighted_cross_entropy(
@@ -84,7 +69,7 @@ def _ce_kl_from_targets(
 ) -> torch.Tensor:
     """Batch mean of ce_weight*CE + alpha*KL given per-sample target rows ``p``.
 
-    With ``scale`` (:func:`_row_scale`), the weighted mean instead.
+    With ``scale`` (:func:`row_scale`), the weighted mean instead.
     """
     weights = alpha * p
     weights.scatter_add_(
@@ -108,7 +93,7 @@ def _ce_kl_from_table(
     The tables are already scaled for this batch size, so the loss is one
     product and two sums: on the CPU each extra op (a negation, a division
     by B) is an autograd node that costs about as much as the arithmetic.
-    With ``scale`` (sample weights, :func:`_row_scale`), the tables are the
+    With ``scale`` (sample weights, :func:`row_scale`), the tables are the
     unscaled ones (batch size 1) and each row is scaled by its weight.
     """
     log_q = torch.log_softmax(logits, dim=1)
@@ -236,7 +221,7 @@ def ce_kl_loss(
     ce_weight = check_ce_weight(ce_weight, alpha)
     kernel = check_kernel(kernel)
     logits = logits.float()
-    scale = _row_scale(sample_weight, logits)
+    scale = row_scale(sample_weight, logits)
     if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
         return _weighted_cross_entropy(logits, target, scale, ce_weight)
     sigma = check_sigma(sigma)
@@ -337,7 +322,7 @@ class CEKLLoss(nn.Module):
         alpha = check_alpha(self.alpha)
         ce_weight = check_ce_weight(self.ce_weight, alpha)
         logits = logits.float()
-        scale = _row_scale(sample_weight, logits)
+        scale = row_scale(sample_weight, logits)
         if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
             return _weighted_cross_entropy(logits, target, scale, ce_weight)
         if logits.shape[1] > _MAX_TABLE_CLASSES:

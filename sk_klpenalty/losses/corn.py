@@ -18,7 +18,12 @@ from torch import nn
 __all__ = ["corn_loss", "corn_probabilities", "CORNLoss"]
 
 
-def corn_loss(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
+def corn_loss(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    n_classes: int,
+    sample_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The CORN loss: mean binary cross-entropy over the conditional tasks.
 
     Task ``k`` (``0 <= k <= K-2``) asks "is ``y > k``?" of the samples with
@@ -34,6 +39,9 @@ def corn_loss(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Te
         True class indices in ``0..K-1``.
     n_classes : int
         ``K``, at least 2.
+    sample_weight : tensor of shape (B,), optional
+        Non-negative per-sample weights: each (sample, task) pair counts
+        ``w_i`` times, in the sum and in the number of pairs it is divided by.
 
     Returns
     -------
@@ -60,7 +68,11 @@ def corn_loss(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Te
     in_task = y >= tasks  # the condition y > k - 1 of task k
     above = (y > tasks).float()
     bce = F.binary_cross_entropy_with_logits(logits, above, reduction="none")
-    return torch.where(in_task, bce, 0.0).sum() / in_task.sum()
+    if sample_weight is None:
+        return torch.where(in_task, bce, 0.0).sum() / in_task.sum()
+    weight = torch.as_tensor(sample_weight, device=logits.device, dtype=logits.dtype)
+    pairs = in_task * weight.unsqueeze(1)
+    return (bce * pairs).sum() / pairs.sum().clamp_min(torch.finfo(logits.dtype).tiny)
 
 
 def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -107,5 +119,10 @@ class CORNLoss(nn.Module):
     torch.Size([])
     """
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return corn_loss(logits, target, logits.shape[1] + 1)
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return corn_loss(logits, target, logits.shape[1] + 1, sample_weight)
