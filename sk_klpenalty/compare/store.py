@@ -15,12 +15,26 @@ from ..metrics import METRICS
 
 __all__ = ["COLUMNS", "ResultsStore", "describe_job", "json_safe", "record_key"]
 
-_ID_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
+_ID_COLUMNS = [
+    "config",
+    "kind",
+    "alpha",
+    "sigma",
+    "sigma_decay",
+    "repeat",
+    "fold",
+    "train_size",
+]
 COLUMNS = [*_ID_COLUMNS, "decode", "n_train", "n_test", "fit_seconds", *METRICS]
 
 
 def record_key(record: dict) -> tuple:
-    return (record["config"], int(record["repeat"]), int(record["fold"]))
+    return (
+        record["config"],
+        int(record["repeat"]),
+        int(record["fold"]),
+        float(record["train_size"]),
+    )
 
 
 def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) -> dict:
@@ -67,7 +81,8 @@ class ResultsStore:
         job_path = out_dir / "job.json"
         if resume and self.path.exists():
             self._check_same_job(job_path, job)
-            self.records = _read_complete_records(self.path, len(job["decodes"]))
+            scored = job.get("scored_decodes", job["decodes"])
+            self.records = _read_complete_records(self.path, len(scored))
         with open(job_path, "w") as f:
             json.dump(json_safe(job), f, indent=2)
         # Rewrite what is kept (drops a row cut short by a kill), then append.
@@ -119,7 +134,14 @@ def _parse_row(row: dict) -> dict | None:
         parsed = {c: row[c] for c in ("config", "kind", "decode")}
         for c in ("repeat", "fold", "n_train", "n_test"):
             parsed[c] = int(row[c])
-        for c in ("alpha", "sigma", "sigma_decay", "fit_seconds", *METRICS):
+        for c in (
+            "alpha",
+            "sigma",
+            "sigma_decay",
+            "train_size",
+            "fit_seconds",
+            *METRICS,
+        ):
             parsed[c] = float(row[c])
     except ValueError:
         return None
@@ -142,4 +164,5 @@ def records_frame(records: list[dict]):
     import pandas as pd
 
     frame = pd.DataFrame(records, columns=COLUMNS)
-    return frame.sort_values(["config", "repeat", "fold", "decode"], kind="stable")
+    order = ["config", "train_size", "repeat", "fold", "decode"]
+    return frame.sort_values(order, kind="stable")
