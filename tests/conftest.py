@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from sk_klpenalty import KLPenaltyClassifier
+
 # Two cores on CI: keep torch from oversubscribing them.
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
@@ -31,4 +33,29 @@ def tiny_images():
     X = rng.rand(160, 1, 12, 12).astype(np.float32) * 0.2
     for i, label in enumerate(y):
         X[i, 0, 2 + 2 * label] += 0.8
+    return X, y
+
+
+# (random_state, ids of the training samples) of every RecordingClassifier fit
+FITS = []
+
+
+class RecordingClassifier(KLPenaltyClassifier):
+    """Records which samples each fit trains on (pixel 0 holds the id)."""
+
+    def fit(self, X, y, **fit_params):
+        ids = np.rint(np.asarray(X)[:, 0, 0, 0] * 1000).astype(int)
+        FITS.append((self.random_state, frozenset(ids.tolist())))
+        return super().fit(X, y, **fit_params)
+
+
+@pytest.fixture(scope="module")
+def stamped():
+    """An easy 3-class image task whose pixel 0 holds each sample's id."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 3, 90)
+    X = rng.rand(90, 1, 8, 8).astype(np.float32) * 0.3
+    for i, label in enumerate(y):
+        X[i, 0, 2 + 2 * label] += 0.7
+    X[:, 0, 0, 0] = np.arange(len(y)) / 1000  # the sample's id
     return X, y
