@@ -23,6 +23,7 @@ from .formatting import markdown_table
 __all__ = [
     "NESTED",
     "TUNE_CHOICES",
+    "check_inner_folds",
     "check_tune",
     "chosen_settings",
     "chosen_table",
@@ -79,6 +80,25 @@ def nested_config(
         "decode": decode,
     }
     return Config(NESTED, "nested", params)
+
+
+def check_inner_folds(config: Config, training_labels) -> None:
+    """Fail before any fit when an int ``inner_cv`` cannot split a training
+    set: stratified folds need some class with at least that many samples."""
+    import numpy as np
+
+    n_splits = config.params["inner_cv"]
+    if not isinstance(n_splits, Integral):
+        return
+    for labels in training_labels:
+        _, counts = np.unique(labels, return_counts=True)
+        if counts.max() < n_splits:
+            raise ValueError(
+                f"inner_cv={n_splits} stratified folds need a class with at least "
+                f"{n_splits} samples in each training set, but one of "
+                f"{len(labels)} samples has at most {counts.max()} per class: "
+                "use fewer inner folds, more data or larger train_sizes."
+            )
 
 
 def fit_nested(estimator, config: Config, X, y, seed: int):

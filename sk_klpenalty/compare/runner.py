@@ -18,7 +18,7 @@ from ..metrics import ordinal_metrics
 from ..validation import check_choices
 from .configs import best_penalty, control_configs, penalty_configs
 from .learning_curve import check_train_sizes, sized_splits
-from .nested import check_tune, fit_nested, nested_config
+from .nested import check_inner_folds, check_tune, fit_nested, nested_config
 from .report import CompareResult
 from .store import ResultsStore, describe_job, record_key, records_frame
 from .training_curves import CurveStore, curves_frame, history_curve
@@ -250,6 +250,7 @@ def compare_penalty(
     has_penalty = len(configs) > 1
     if tune == "nested":
         tuned = nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
+        check_inner_folds(tuned, (y[train] for _, _, train, _ in tasks_of_split))
         configs.append(tuned)
     job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
     job["test_train_ratio"] = test_train_ratio
