@@ -28,9 +28,14 @@ def ordinal_tabular():
 @pytest.fixture
 def tiny_images():
     """Images whose label is the row of a bright bar: ordinal and learnable."""
+    return bar_images(160, 4, 12)
+
+
+def bar_images(n_samples: int, n_classes: int, side: int):
+    """``side`` x ``side`` noise with a bright bar in the row of the label."""
     rng = np.random.RandomState(0)
-    y = rng.randint(0, 4, 160)
-    X = rng.rand(160, 1, 12, 12).astype(np.float32) * 0.2
+    y = rng.randint(0, n_classes, n_samples)
+    X = rng.rand(n_samples, 1, side, side).astype(np.float32) * 0.2
     for i, label in enumerate(y):
         X[i, 0, 2 + 2 * label] += 0.8
     return X, y
@@ -52,10 +57,6 @@ class RecordingClassifier(KLPenaltyClassifier):
 @pytest.fixture(scope="module")
 def stamped():
     """An easy 3-class image task whose pixel 0 holds each sample's id."""
-    rng = np.random.RandomState(0)
-    y = rng.randint(0, 3, 90)
-    X = rng.rand(90, 1, 8, 8).astype(np.float32) * 0.3
-    for i, label in enumerate(y):
-        X[i, 0, 2 + 2 * label] += 0.7
+    X, y = bar_images(90, 3, 8)
     X[:, 0, 0, 0] = np.arange(len(y)) / 1000  # the sample's id
     return X, y

@@ -21,18 +21,8 @@ TINY = {"max_epochs": 1, "batch_size": 32, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
-def task():
-    rng = np.random.RandomState(0)
-    y = rng.randint(0, 4, 72)
-    X = rng.rand(72, 1, 8, 8).astype(np.float32) * 0.3
-    for i, label in enumerate(y):
-        X[i, 0, label + 2] += 0.7
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def grid_search(task):
-    X, y = task
+def grid_search(stamped):
+    X, y = stamped
     search = GridSearchCV(
         KLPenaltyClassifier(**TINY),
         {"alpha": [0.0, 1.0], "sigma": [1.0, 2.0]},
@@ -84,8 +74,8 @@ def test_scores_that_sklearn_negates_are_reported_as_errors(grid_search):
     assert "| MSE |" in text and "ΔMSE" in text and "lowest mean MSE" in text
 
 
-def test_pipeline_and_multi_metric_scoring(task, tmp_path):
-    X, y = task
+def test_pipeline_and_multi_metric_scoring(stamped, tmp_path):
+    X, y = stamped
     pipeline = Pipeline(
         [("identity", FunctionTransformer()), ("clf", KLPenaltyClassifier(**TINY))]
     )
@@ -113,8 +103,8 @@ def test_pipeline_and_multi_metric_scoring(task, tmp_path):
     assert paths["plot.png"].stat().st_size > 0
 
 
-def test_each_baseline_pairs_with_the_candidates_sharing_its_other_params(task):
-    X, y = task
+def test_each_baseline_pairs_with_the_candidates_sharing_its_other_params(stamped):
+    X, y = stamped
     search = RandomizedSearchCV(
         KLPenaltyClassifier(**TINY),
         {"alpha": [0.0, 1.0], "lr": [1e-3, 1e-2]},
@@ -139,8 +129,8 @@ def test_each_baseline_pairs_with_the_candidates_sharing_its_other_params(task):
     assert row["mean"] == pytest.approx(diff.mean())
 
 
-def test_folds_it_cannot_size_need_a_test_train_ratio(task):
-    X, y = task
+def test_folds_it_cannot_size_need_a_test_train_ratio(stamped):
+    X, y = stamped
     folds = PredefinedSplit(np.arange(len(y)) % 2)
     search = GridSearchCV(KLPenaltyClassifier(**TINY), {"alpha": [0.0, 1.0]}, cv=folds)
     search.fit(X, y)
@@ -151,8 +141,8 @@ def test_folds_it_cannot_size_need_a_test_train_ratio(task):
     assert set(result.metrics) == {"accuracy"}  # scoring=None: the score method
 
 
-def test_searches_it_cannot_report_are_refused_clearly(task):
-    X, y = task
+def test_searches_it_cannot_report_are_refused_clearly(stamped):
+    X, y = stamped
     unfitted = GridSearchCV(KLPenaltyClassifier(**TINY), {"alpha": [0.0, 1.0]})
     with pytest.raises(NotFittedError):
         CompareResult.from_search(unfitted)

@@ -1,10 +1,10 @@
-"""Numbers and tables as the report prints them (markdown)."""
+"""Numbers, tables and figures as the report shows them."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fmt", "fmt_p", "markdown_table"]
+__all__ = ["finish_figure", "fmt", "fmt_p", "markdown_table"]
 
 
 def fmt(value: float, signed: bool = False) -> str:
@@ -35,3 +35,20 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def finish_figure(figure, ax, path=None, ncols: int = 3, title: str | None = None):
+    """Put ``ax``'s legend below the panels, write ``path`` if given, return
+    the figure."""
+    handles, labels = ax.get_legend_handles_labels()
+    figure.legend(
+        handles,
+        labels,
+        title=title,
+        loc="outside lower center",
+        ncols=max(1, min(ncols, len(labels))),
+        fontsize=8,
+    )
+    if path is not None:
+        figure.savefig(path, dpi=110)
+    return figure

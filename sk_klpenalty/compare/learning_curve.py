@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..metrics import METRICS
-from .formatting import fmt, fmt_p, markdown_table
+from .formatting import finish_figure, fmt, fmt_p, markdown_table
 from .stats import paired_differences
 
 __all__ = [
@@ -174,14 +174,4 @@ def plot_learning_curve(curve, metrics: Sequence[str], path=None, display=None):
         ax.set_xlabel("training samples (log scale)")
         better = "higher" if display[metric][1] else "lower"
         ax.set_title(f"Δ{display[metric][0]} vs baseline ({better} is better)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncols=min(3, len(labels)),
-        fontsize=8,
-    )
-    if path is not None:
-        figure.savefig(path, dpi=110)
-    return figure
+    return finish_figure(figure, axes[0], path)

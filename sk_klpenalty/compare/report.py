@@ -12,6 +12,7 @@ import numpy as np
 from ..metrics import METRICS
 from . import sections
 from .configs import BASELINE
+from .formatting import finish_figure
 from .formatting import fmt as _fmt
 from .formatting import fmt_p as _fmt_p
 from .formatting import markdown_table as _markdown_table
@@ -260,18 +261,8 @@ class CompareResult:
             ax.set_xticklabels(
                 [_short(c) for c in configs], rotation=30, ha="right", fontsize=8
             )
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        figure.legend(
-            handles,
-            labels,
-            title="decode (dashed line: baseline)",
-            loc="outside lower center",
-            ncols=len(labels),
-            fontsize=8,
-        )
-        if path is not None:
-            figure.savefig(path, dpi=110)
-        return figure
+        title = "decode (dashed line: baseline)"
+        return finish_figure(figure, axes[0, 0], path, len(self.decodes), title)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.md``, ``results.csv``, ``summary.json`` and ``plot.png``;

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .formatting import fmt, markdown_table
+from .formatting import finish_figure, fmt, markdown_table
+from .store import record_key
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -47,15 +48,6 @@ def history_curve(model) -> list[dict]:
     return rows
 
 
-def _key(row: dict) -> tuple:
-    return (
-        row["config"],
-        int(row["repeat"]),
-        int(row["fold"]),
-        float(row["train_size"]),
-    )
-
-
 class CurveStore:
     """``curves.csv``, appended one fit at a time (nothing without ``out_dir``).
 
@@ -78,7 +70,7 @@ class CurveStore:
                 self.rows = [
                     row
                     for row in map(_parse_row, csv.DictReader(f))
-                    if row is not None and _key(row) in keep
+                    if row is not None and record_key(row) in keep
                 ]
         with open(self.path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS)
@@ -168,14 +160,4 @@ def plot_training_curves(curves, configs: list[str], path=None):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"mean {_VALUES[value]} per configuration")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncols=min(3, len(labels)),
-        fontsize=8,
-    )
-    if path is not None:
-        figure.savefig(path, dpi=110)
-    return figure
+    return finish_figure(figure, axes[0], path)
