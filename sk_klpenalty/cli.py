@@ -31,7 +31,7 @@ DEFAULTS = {
     "rotated-digits": {
         "image_size": 12,
         "rotations": 6,
-        "epochs": 12,
+        "epochs": 14,
         "lr": 3e-3,
         "lr_schedule": "cosine",
         "repeats": 1,
