@@ -35,6 +35,8 @@ def test_compare_runs_end_to_end_and_writes_the_four_files(tmp_path, capsys):
     # The report says how the default job trains.
     assert "load_rotated_digits(n_rotations=6, image_size=12)" in printed
     assert "cosine decay" in printed
+    # One penalty setting: nothing was chosen on the folds it is scored on.
+    assert "**alpha=1 sigma=2**, the only one, so nothing was chosen" in printed
     assert "## Training curves: did the fits converge?" in printed
     for name in ("report.md", "results.csv", "summary.json", "plot.png", "curves.png"):
         assert (out / name).stat().st_size > 0, name

@@ -16,7 +16,6 @@ from .formatting import finish_figure
 from .formatting import fmt as _fmt
 from .formatting import fmt_p as _fmt_p
 from .formatting import markdown_table as _markdown_table
-from .nested import NESTED
 from .stats import paired_differences, summarise
 from .store import json_safe
 
@@ -89,7 +88,6 @@ class CompareResult:
 
     def summary(self):
         """Mean and 95% CI of each metric per configuration and decode."""
-
         if self._summary is None:
             ratio = self.job["test_train_ratio"]
             summary = summarise(self.main_records(), self.metrics, ratio)
@@ -122,23 +120,8 @@ class CompareResult:
         return self._markdown(compare_metrics)
 
     def _markdown(self, compare_metrics, images: bool = False) -> str:
-        job = self.job
         compare_metrics = [m for m in compare_metrics if m in self.metrics]
         compare_metrics = compare_metrics or list(self.metrics)
-        lower = "/".join(
-            self.metrics[m][0] for m in compare_metrics if not self.metrics[m][1]
-        )
-        higher = "/".join(
-            self.metrics[m][0] for m in compare_metrics if self.metrics[m][1]
-        )
-        better = " and ".join(
-            text
-            for text in (
-                lower and f"negative Δ for {lower}",
-                higher and f"positive Δ for {higher}",
-            )
-            if text
-        )
         lines = [
             "# Cross-entropy vs cross-entropy + KL penalty",
             "",
@@ -150,27 +133,11 @@ class CompareResult:
             "",
             "## Difference to the baseline (alpha=0, same decode, same folds)",
             "",
-            f"{better[0].upper()}{better[1:]} mean better than the baseline.",
+            sections.direction_note(self.metrics, compare_metrics),
             "",
             *self._comparison_table(compare_metrics),
         ]
-        best = job.get("best_penalty")
-        if best:
-            by = job.get("selection", f"lowest mean MSE, decode `{self.decodes[0]}`")
-            text = (
-                f"Best penalty setting ({by}): **{best}**. It was chosen on these "
-                "folds, so its gain over the baseline is optimistic"
-            )
-            if any(c.startswith("control: ") for c in self.configs):
-                text += (
-                    "; the controls use its setting. If the gain is ordinal, the "
-                    "permuted-order control should not match it."
-                )
-            else:
-                text += "."
-            if NESTED in self.configs:
-                text += f" The row `{NESTED}` is tuned without that bias."
-            lines += ["", text]
+        lines += sections.best_setting_note(self)
         lines += sections.extra_sections(self, compare_metrics, images)
         return "\n".join(lines) + "\n"
 

@@ -12,7 +12,14 @@ from .learning_curve import learning_curve, learning_curve_table, plot_learning_
 from .nested import NESTED, chosen_table
 from .training_curves import convergence_table, plot_training_curves
 
-__all__ = ["extra_plots", "extra_sections", "header", "learning_curve_frame"]
+__all__ = [
+    "best_setting_note",
+    "direction_note",
+    "extra_plots",
+    "extra_sections",
+    "header",
+    "learning_curve_frame",
+]
 
 LEARNING_CURVE_PNG = "learning-curve.png"
 CURVES_PNG = "curves.png"
@@ -51,6 +58,47 @@ def header(result) -> list[str]:
         f"test/train ratio {job['test_train_ratio']:.3f}."
     )
     return lines
+
+
+def direction_note(metrics: dict, shown) -> str:
+    """Which sign of Δ is better, e.g. "Negative Δ for MSE/MAE and positive Δ
+    for accuracy mean better than the baseline."."""
+    lower = "/".join(metrics[m][0] for m in shown if not metrics[m][1])
+    higher = "/".join(metrics[m][0] for m in shown if metrics[m][1])
+    parts = [f"negative Δ for {lower}"] if lower else []
+    parts += [f"positive Δ for {higher}"] if higher else []
+    text = " and ".join(parts)
+    return f"{text[0].upper()}{text[1:]} mean better than the baseline."
+
+
+def best_setting_note(result) -> list[str]:
+    """The paragraph on the best penalty setting: chosen on the reported
+    folds (so optimistic), unless it was the only one."""
+    best = result.job.get("best_penalty")
+    if not best:
+        return []
+    main = result.main_records()
+    n_settings = main.loc[main["kind"] == "penalty", "config"].nunique()
+    controls = any(c.startswith("control: ") for c in result.configs)
+    if n_settings == 1:
+        text = f"Penalty setting: **{best}**, the only one, so nothing was chosen."
+        if controls:
+            text += " The controls use it."
+    else:
+        default = f"lowest mean MSE, decode `{result.decodes[0]}`"
+        text = (
+            f"Best penalty setting ({result.job.get('selection', default)}): "
+            f"**{best}**. It was chosen on these folds, so its gain over the "
+            "baseline is optimistic"
+        )
+        text += "; the controls use its setting." if controls else "."
+        if NESTED in result.configs:
+            text += f" The row `{NESTED}` is tuned without that bias."
+    if controls:
+        text += (
+            " If the gain is ordinal, the permuted-order control should not match it."
+        )
+    return ["", text]
 
 
 def _n_decodes(records) -> int:

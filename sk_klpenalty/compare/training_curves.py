@@ -160,4 +160,4 @@ def plot_training_curves(curves, configs: list[str], path=None):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"mean {_VALUES[value]} per configuration")
-    return finish_figure(figure, axes[0], path)
+    return finish_figure(figure, axes[0], path, ncols=2 if len(values) == 1 else 3)
