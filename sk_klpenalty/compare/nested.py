@@ -101,11 +101,12 @@ def check_inner_folds(config: Config, training_labels) -> None:
             )
 
 
-def fit_nested(estimator, config: Config, X, y, seed: int):
+def fit_nested(estimator, config: Config, X, y, seed: int, **fit_params):
     """Inner grid search on ``X, y`` (an outer training fold), refit of the best.
 
     Returns the refitted model and the chosen setting. Inner folds: with an
     int ``inner_cv``, that many stratified folds, shuffled with ``seed``.
+    ``fit_params`` (e.g. ``sample_weight``) go to the search's ``fit``.
     """
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -122,7 +123,7 @@ def fit_nested(estimator, config: Config, X, y, seed: int):
         refit=True,
         error_score="raise",
     )
-    search.fit(X, y)
+    search.fit(X, y, **fit_params)
     return search.best_estimator_, dict(search.best_params_)
 
 

@@ -104,12 +104,12 @@ def _fit_and_score(
     return records, [{**key, **row} for row in history_curve(model)]
 
 
-def _fit(estimator, config, X_train, y_train, seed):
+def _fit(estimator, config, X_train, y_train, seed, **fit_params):
     """The fitted model of ``config`` and the penalty setting it used."""
     if config.kind == "nested":
-        return fit_nested(estimator, config, X_train, y_train, seed)
+        return fit_nested(estimator, config, X_train, y_train, seed, **fit_params)
     model = clone(estimator).set_params(**config.params, random_state=seed)
-    return model.fit(X_train, y_train), config.params
+    return model.fit(X_train, y_train, **fit_params), config.params
 
 
 def compare_penalty(
