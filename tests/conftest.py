@@ -60,3 +60,21 @@ def stamped():
     X, y = bar_images(90, 3, 8)
     X[:, 0, 0, 0] = np.arange(len(y)) / 1000  # the sample's id
     return X, y
+
+
+def recorded_compare(X, y, cv, **kwargs):
+    """``compare_penalty`` (1 epoch, no controls) with a RecordingClassifier:
+    the result, the outer splits and ``(random_state, ids)`` of every fit."""
+    from sk_klpenalty.compare import compare_penalty
+
+    FITS.clear()
+    result = compare_penalty(
+        X,
+        y,
+        estimator=RecordingClassifier(max_epochs=1, batch_size=32),
+        cv=cv,
+        controls=False,
+        progress=False,
+        **kwargs,
+    )
+    return result, list(cv.split(X, y)), list(FITS)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import FITS, RecordingClassifier
+from conftest import recorded_compare
 from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty, corrected_resampled_ttest
@@ -13,18 +13,8 @@ from sk_klpenalty.compare.learning_curve import check_train_sizes
 @pytest.fixture(scope="module")
 def sized_run(stamped):
     X, y = stamped
-    FITS.clear()
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=2)
-    result = compare_penalty(
-        X,
-        y,
-        estimator=RecordingClassifier(max_epochs=1, batch_size=32),
-        cv=cv,
-        controls=False,
-        train_sizes=(0.5, 1.0),
-        progress=False,
-    )
-    return result, list(cv.split(X, y)), list(FITS)
+    return recorded_compare(X, y, cv, train_sizes=(0.5, 1.0))
 
 
 def test_each_size_trains_every_configuration_on_one_stratified_subsample(

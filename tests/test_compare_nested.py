@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import FITS, RecordingClassifier
+from conftest import recorded_compare
 from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty
@@ -13,20 +13,8 @@ from sk_klpenalty.compare.nested import NESTED, chosen_settings
 @pytest.fixture(scope="module")
 def nested_run(stamped):
     X, y = stamped
-    FITS.clear()
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=1)
-    result = compare_penalty(
-        X,
-        y,
-        estimator=RecordingClassifier(max_epochs=1, batch_size=32),
-        alphas=(0, 1),
-        sigmas=(1.0, 3.0),
-        cv=cv,
-        controls=False,
-        tune="nested",
-        progress=False,
-    )
-    return result, list(cv.split(X, y)), list(FITS)
+    return recorded_compare(X, y, cv, sigmas=(1.0, 3.0), tune="nested")
 
 
 def test_the_inner_search_never_sees_the_outer_test_fold(nested_run):
