@@ -23,11 +23,23 @@ SEED_PRESET = {
     "lr": 1e-4,
     "batch_size": 256,
     "epochs": 75,
+    "lr_schedule": "constant",
 }
 DEFAULTS = {
-    "rotated-digits": {"image_size": 28},
+    # Trains a competent baseline in a few CPU minutes: the digits' own 8x8
+    # pixels on a 12x12 canvas, 6 rotated copies each, a cosine learning rate.
+    "rotated-digits": {
+        "image_size": 12,
+        "rotations": 6,
+        "epochs": 14,
+        "lr": 3e-3,
+        "lr_schedule": "cosine",
+        "repeats": 1,
+    },
     "utkface": {"image_size": 64},
     "common": {
+        "repeats": 2,
+        "lr_schedule": "constant",
         "alphas": (0.0, 1.0),
         "sigmas": (2.0,),
         "sigma_decays": (1.0,),
@@ -122,7 +134,14 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
         default="rotated-digits",
         help="rotated-digits (built in, default) or utkface:PATH (your UTKFace folder)",
     )
-    data.add_argument("--image-size", type=int, help="image side in pixels")
+    data.add_argument(
+        "--image-size", type=int, help="image side in pixels (rotated-digits: 12)"
+    )
+    data.add_argument(
+        "--rotations",
+        type=int,
+        help="rotated-digits: rotated copies of each digit (default 6)",
+    )
     data.add_argument(
         "--max-samples",
         type=int,
@@ -156,10 +175,38 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help='settings of the peers, e.g. \'{"soft-labels": {"kernel": "gaussian"}}\'',
     )
+    grid.add_argument(
+        "--nested",
+        action="store_true",
+        help="add the penalty tuned by nested cross-validation: an inner "
+        "GridSearchCV on each outer training fold picks among the penalty "
+        "settings (at least two, e.g. --sigmas 1,2,3)",
+    )
+    grid.add_argument(
+        "--inner-cv", type=int, default=3, help="--nested: inner folds (default 3)"
+    )
+    grid.add_argument(
+        "--inner-scoring",
+        default="neg_mean_squared_error",
+        help="--nested: the inner search's scikit-learn scoring "
+        "(default neg_mean_squared_error)",
+    )
+    grid.add_argument(
+        "--train-sizes",
+        type=_numbers,
+        help="learning curve: fractions of each training fold, e.g. 0.1,0.3,1 "
+        "(default 1: the whole fold only)",
+    )
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int)
     training.add_argument("--batch-size", type=int)
     training.add_argument("--lr", type=float)
+    training.add_argument(
+        "--lr-schedule",
+        choices=["cosine", "constant"],
+        help="cosine: decay the learning rate to 0 over the epochs "
+        "(rotated-digits default); constant: Adam's lr throughout",
+    )
     training.add_argument("--device", default="cpu", help="cpu or cuda")
     training.add_argument(
         "--preset",
@@ -169,7 +216,9 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run = parser.add_argument_group("run")
     run.add_argument("--cv", type=int, default=5, help="folds (default 5)")
-    run.add_argument("--repeats", type=int, default=2, help="repeats (default 2)")
+    run.add_argument(
+        "--repeats", type=int, help="repeats (default: rotated-digits 1, utkface 2)"
+    )
     run.add_argument(
         "--n-jobs",
         type=int,
@@ -215,6 +264,9 @@ def _settings(args: argparse.Namespace, kind: str) -> dict:
         settings.update(SEED_PRESET)
     for name in (
         "image_size",
+        "rotations",
+        "repeats",
+        "lr_schedule",
         "alphas",
         "sigmas",
         "sigma_decays",
@@ -234,7 +286,7 @@ def _load_data(args: argparse.Namespace, kind: str, settings: dict):
 
     if kind == "rotated-digits":
         X, y = datasets.load_rotated_digits(
-            n_rotations=1,
+            n_rotations=settings["rotations"],
             image_size=settings["image_size"],
             random_state=args.random_state,
         )
@@ -268,6 +320,40 @@ def _data_kind(data: str) -> str:
     raise UserError(f"--data must be rotated-digits or utkface:PATH, got {data!r}")
 
 
+def _lr_schedule(settings: dict) -> list | None:
+    """``cosine``: skorch's LRScheduler decays the rate to 0 over the epochs."""
+    if settings["lr_schedule"] != "cosine":
+        return None
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import CosineAnnealingLR
+
+    policy = LRScheduler(CosineAnnealingLR, T_max=settings["epochs"])
+    return [("lr_schedule", policy)]
+
+
+def _describe_setup(args, kind: str, settings: dict, n_samples: int) -> str:
+    """The report's line on what was trained on what (settings included)."""
+    size = settings["image_size"]
+    if kind == "rotated-digits":
+        data = (
+            f"built-in rotated digits, `load_rotated_digits(n_rotations="
+            f"{settings['rotations']}, image_size={size})`: each of the 1797 "
+            f"digits rotated {settings['rotations']} times on a {size}×{size} "
+            "canvas; rotated copies of one digit can fall in both the training "
+            "and the test folds (the label is the angle bin, not the digit)"
+        )
+    else:
+        data = f"UTKFace images from {args.data.split(':', 1)[1]}, {size}×{size}"
+    if args.max_samples == n_samples:
+        data += f", stratified subsample of {args.max_samples}"
+    schedule = ", cosine decay to 0" if settings["lr_schedule"] == "cosine" else ""
+    return (
+        f"{data}. Training: Adam, lr {settings['lr']:g}{schedule}, "
+        f"{settings['epochs']} epochs, batch {settings['batch_size']}, "
+        f"device {args.device}."
+    )
+
+
 def run_compare(args: argparse.Namespace) -> int:
     import warnings
 
@@ -279,7 +365,9 @@ def run_compare(args: argparse.Namespace) -> int:
 
     kind = _data_kind(args.data)
     settings = _settings(args, kind)
-    for name in ("cv", "repeats", "epochs", "batch_size", "image_size"):
+    if args.rotations is not None and kind != "rotated-digits":
+        raise UserError("--rotations applies to --data rotated-digits only")
+    for name in ("cv", "repeats", "epochs", "batch_size", "image_size", "rotations"):
         value = settings.get(name, getattr(args, name, None))
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -297,9 +385,10 @@ def run_compare(args: argparse.Namespace) -> int:
         lr=settings["lr"],
         device=args.device,
         classes=None if classes is None else np.asarray(classes),
+        callbacks=_lr_schedule(settings),
     )
     cv = RepeatedStratifiedKFold(
-        n_splits=args.cv, n_repeats=args.repeats, random_state=args.random_state
+        n_splits=args.cv, n_repeats=settings["repeats"], random_state=args.random_state
     )
     # On dask every worker thread runs fits; n_jobs=1 would run them here.
     on_dask = args.scheduler is not None or args.dask_local is not None
@@ -323,6 +412,11 @@ def run_compare(args: argparse.Namespace) -> int:
                 progress=not args.quiet,
                 out_dir=args.out,
                 resume=args.resume,
+                tune="nested" if args.nested else None,
+                inner_cv=args.inner_cv,
+                inner_scoring=args.inner_scoring,
+                train_sizes=args.train_sizes or (1.0,),
+                description=_describe_setup(args, kind, settings, len(y)),
             )
         except (ValueError, TypeError) as error:
             raise UserError(str(error)) from None

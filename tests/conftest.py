@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from sk_klpenalty import KLPenaltyClassifier
+
 # Two cores on CI: keep torch from oversubscribing them.
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
@@ -28,9 +30,14 @@ def ordinal_tabular():
 @pytest.fixture
 def tiny_images():
     """Images whose label is the row of a bright bar: ordinal and learnable."""
+    return bar_images(160, 4, 12)
+
+
+def bar_images(n_samples: int, n_classes: int, side: int):
+    """``side`` x ``side`` noise with a bright bar in the row of the label."""
     rng = np.random.RandomState(0)
-    y = rng.randint(0, 4, 160)
-    X = rng.rand(160, 1, 12, 12).astype(np.float32) * 0.2
+    y = rng.randint(0, n_classes, n_samples)
+    X = rng.rand(n_samples, 1, side, side).astype(np.float32) * 0.2
     for i, label in enumerate(y):
         X[i, 0, 2 + 2 * label] += 0.8
     return X, y
@@ -48,3 +55,42 @@ def no_host_sync(device):
         yield
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+# (random_state, ids of the training samples) of every RecordingClassifier fit
+FITS = []
+
+
+class RecordingClassifier(KLPenaltyClassifier):
+    """Records which samples each fit trains on (pixel 0 holds the id)."""
+
+    def fit(self, X, y, **fit_params):
+        ids = np.rint(np.asarray(X)[:, 0, 0, 0] * 1000).astype(int)
+        FITS.append((self.random_state, frozenset(ids.tolist())))
+        return super().fit(X, y, **fit_params)
+
+
+@pytest.fixture(scope="module")
+def stamped():
+    """An easy 3-class image task whose pixel 0 holds each sample's id."""
+    X, y = bar_images(90, 3, 8)
+    X[:, 0, 0, 0] = np.arange(len(y)) / 1000  # the sample's id
+    return X, y
+
+
+def recorded_compare(X, y, cv, **kwargs):
+    """``compare_penalty`` (1 epoch, no controls) with a RecordingClassifier:
+    the result, the outer splits and ``(random_state, ids)`` of every fit."""
+    from sk_klpenalty.compare import compare_penalty
+
+    FITS.clear()
+    result = compare_penalty(
+        X,
+        y,
+        estimator=RecordingClassifier(max_epochs=1, batch_size=32),
+        cv=cv,
+        controls=False,
+        progress=False,
+        **kwargs,
+    )
+    return result, list(cv.split(X, y)), list(FITS)

@@ -32,7 +32,13 @@ def test_compare_runs_end_to_end_and_writes_the_four_files(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| baseline | argmax |" in printed
     assert "control: permuted order" in printed
-    for name in ("report.md", "results.csv", "summary.json", "plot.png"):
+    # The report says how the default job trains.
+    assert "load_rotated_digits(n_rotations=6, image_size=12)" in printed
+    assert "cosine decay" in printed
+    # One penalty setting: nothing was chosen on the folds it is scored on.
+    assert "**alpha=1 sigma=2**, the only one, so nothing was chosen" in printed
+    assert "## Training curves: did the fits converge?" in printed
+    for name in ("report.md", "results.csv", "summary.json", "plot.png", "curves.png"):
         assert (out / name).stat().st_size > 0, name
 
 
@@ -59,6 +65,18 @@ def test_peers_are_off_by_default(tmp_path, capsys):
     assert "peer:" not in capsys.readouterr().out
 
 
+def test_nested_tuning_and_learning_curve_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "report"
+    options = ["--max-samples", "300", "--sigmas", "1,2", "--nested"]
+    options += ["--inner-cv", "2", "--train-sizes", "0.5,1", "--no-controls"]
+    assert main(["compare", *QUICK, *options, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| tuned penalty (nested) | argmax |" in printed
+    assert "inner folds: 2-fold stratified" in printed
+    assert "| alpha=1 sigma=2 | 0.5 |" in printed
+    assert (out / "learning-curve.png").stat().st_size > 0
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -70,6 +88,9 @@ def test_peers_are_off_by_default(tmp_path, capsys):
         (["--decodes", "mode"], "decodes must be"),
         (["--preset", "seed"], "needs --data utkface"),
         (["--cv", "1"], "--cv must be"),
+        (["--nested"], "at least two"),
+        (["--train-sizes", "0,1"], "train_sizes must be"),
+        (["--data", "utkface:/x", "--rotations", "2"], "--rotations applies"),
     ],
 )
 def test_user_errors_exit_non_zero_with_one_line(tmp_path, capsys, args, message):
@@ -138,9 +159,9 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    # Kill once two folds (2 decodes each, plus the header) are on disk.
+    # Kill once two folds (3 decodes each, plus the header) are on disk.
     while time.monotonic() < deadline and process.poll() is None:
-        if results.exists() and len(results.read_text().splitlines()) >= 5:
+        if results.exists() and len(results.read_text().splitlines()) >= 7:
             workers = _children(process.pid)
             os.kill(process.pid, signal.SIGKILL)
             break
@@ -148,7 +169,7 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "the run ended before the kill"
     kept = _rows(results)
-    assert len(kept) >= 4
+    assert len(kept) >= 6
     # Its parallel workers do not outlive it (each holds a model's memory).
     assert workers, "the run had no worker processes"
     deadline = time.monotonic() + 60
@@ -174,7 +195,7 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     # The folds finished before the kill were kept, not refitted: a refit
     # would have measured a new fit time.
     after = _rows(results)
-    assert len(after) == 2 * 2 * 6  # configs x decodes x folds
+    assert len(after) == 2 * 3 * 6  # configs x decodes x folds
     assert all(after[key] == value for key, value in kept.items())
 
 
@@ -201,12 +222,12 @@ def _alive(pid):
 
 
 def _rows(path):
-    """Fit time of each complete row of folds written for both decodes."""
+    """Fit time of each complete row of folds written for all three decodes."""
     with open(path, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r.get("mse_expectation")]
     folds = [(r["config"], r["repeat"], r["fold"]) for r in rows]
     return {
         (*fold, row["decode"]): float(row["fit_seconds"])
         for fold, row in zip(folds, rows, strict=True)
-        if folds.count(fold) == 2
+        if folds.count(fold) == 3
     }

@@ -10,6 +10,7 @@ import pytest
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.compare import compare_penalty
 from sk_klpenalty.compare import runner as compare_runner
+from sk_klpenalty.decode import DECODES
 from sk_klpenalty.metrics import METRICS
 
 TINY = {"max_epochs": 1, "batch_size": 32}
@@ -50,7 +51,9 @@ def test_every_configuration_fold_and_decode_is_recorded(result):
         f"control: permuted order ({result.job['best_penalty']})",
     }
     counts = records.groupby(["config", "decode"]).size()
-    assert (counts == 3).all() and len(counts) == len(configs) * 2
+    # Every decode is scored (for "each arm decoded for the metric"), not
+    # only the two the tables show.
+    assert (counts == 3).all() and len(counts) == len(configs) * len(DECODES)
     assert set(records["fold"]) == {0, 1, 2}
     assert records[list(METRICS)].notna().all().all()
 
@@ -96,6 +99,8 @@ def test_markdown_and_saved_files(result, tmp_path):
         "results.csv",
         "summary.json",
         "plot.png",
+        "curves.csv",
+        "curves.png",
     }
     summary = json.loads((tmp_path / "summary.json").read_text())
     first = summary["comparison"][0]
@@ -137,8 +142,8 @@ def test_results_are_appended_and_resume_skips_finished_folds(
     full = compare_penalty(X, y, **kwargs)
     lines = (tmp_path / "results.csv").read_text().splitlines()
     assert len(lines) == 1 + len(full.records)  # header + every record
-    # Simulate a kill after two folds (2 decodes each) plus a half-written row.
-    (tmp_path / "results.csv").write_text("\n".join(lines[:5]) + "\n" + lines[5][:9])
+    # Simulate a kill after two folds (3 decodes each) plus a half-written row.
+    (tmp_path / "results.csv").write_text("\n".join(lines[:7]) + "\n" + lines[7][:9])
     fits = []
     original = compare_runner._fit_and_score
     monkeypatch.setattr(

@@ -25,3 +25,27 @@ def test_corrected_ttest_is_wider_than_the_naive_one():
     # With no overlap between training sets the correction vanishes.
     assert corrected_resampled_ttest(values, 0.0)["p_value"] == pytest.approx(naive)
     assert corrected_resampled_ttest(values, 0.25)["p_value"] > naive
+
+
+def test_paired_differences_pair_by_split_and_decode():
+    import pandas as pd
+
+    from sk_klpenalty.compare.stats import paired_differences, summarise
+
+    rows = []
+    for fold, (base, penalty) in enumerate([(5.0, 4.0), (6.0, 4.5), (5.5, 5.0)]):
+        for config, mse in (("baseline", base), ("alpha=1", penalty)):
+            rows.append(
+                {"config": config, "repeat": 0, "fold": fold, "decode": "argmax"}
+            )
+            rows[-1]["mse"] = mse
+    # Shuffled rows: pairing is by (repeat, fold, decode), not by position.
+    records = pd.DataFrame(rows).sample(frac=1.0, random_state=0)
+    out = paired_differences(records, {"alpha=1": "baseline"}, ["mse"], 0.5)
+    expected = corrected_resampled_ttest([-1.0, -1.5, -0.5], test_train_ratio=0.5)
+    (row,) = out.to_dict(orient="records")
+    assert row["config"] == "alpha=1" and row["baseline"] == "baseline"
+    assert row["mean"] == pytest.approx(expected["mean"])
+    assert row["p_value"] == pytest.approx(expected["p_value"])
+    means = summarise(records, ["mse"], 0.5).set_index("config")["mean"]
+    assert means["baseline"] == pytest.approx(5.5)

@@ -121,7 +121,7 @@ def test_compare_on_loky_matches_serial(digits):
     parallel = compare(X, y, n_jobs=2)
     with torch_threads(TWO_WORKER_THREADS):
         serial = compare(X, y)
-    assert len(serial) == 8  # 2 configurations x 2 folds x 2 decodes
+    assert len(serial) == 12  # 2 configurations x 2 folds x 3 decodes
     assert parallel.equals(serial)
 
 
@@ -175,7 +175,7 @@ def test_cli_dask_local_runs_the_report(tmp_path, capsys):
             main(["compare", *CLI_QUICK, "--n-jobs", "1", "--out", str(tmp_path)]) == 0
         )
     rows = [_read_rows(path / "results.csv") for path in (out, tmp_path)]
-    assert len(rows[0]) == 8 and rows[0] == rows[1]
+    assert len(rows[0]) == 12 and rows[0] == rows[1]
 
 
 def _read_rows(path):

@@ -12,12 +12,24 @@ independent and a plain t interval over folds is too narrow. Intervals and
 p-values here use the corrected resampled t statistic of Nadeau & Bengio
 (2003), which inflates the variance by ``1/n + n_test/n_train``.
 
+Beyond the fixed grid: ``tune="nested"`` scores the penalty tuned by an inner
+``GridSearchCV`` on each outer training fold; ``train_sizes`` adds the
+difference to the baseline as a function of training-set size; every fit's
+per-epoch loss is kept to show whether the fits converged;
+:meth:`CompareResult.from_search` builds the same report from a fitted
+``GridSearchCV`` over ``alpha``; and ``peers=`` adds the methods a user would
+otherwise pick.
+
 Where things are: :mod:`.configs` (what is compared), :mod:`.peers` (the
 peers' configurations), :mod:`.runner` (the folds and fits:
 :func:`compare_penalty`), :mod:`.workers` (joblib/dask workers and their
 threads), :mod:`.store` (the resumable ``results.csv``), :mod:`.stats`
-(:func:`corrected_resampled_ttest`) and :mod:`.report` (:class:`CompareResult`:
-tables, markdown, plot, files).
+(:func:`corrected_resampled_ttest`, paired differences), :mod:`.report`
+(:class:`CompareResult`: tables, markdown, plot, files), :mod:`.sections`
+(the report's header and optional sections), :mod:`.nested`,
+:mod:`.learning_curve`, :mod:`.training_curves` and :mod:`.fair_decoding`
+(one section each), :mod:`.search` (:meth:`CompareResult.from_search`) and
+:mod:`.formatting`.
 """
 
 from .configs import Config

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BASELINE", "Config", "penalty_configs", "control_configs", "best_penalty"]
+__all__ = [
+    "BASELINE",
+    "Config",
+    "penalty_configs",
+    "control_configs",
+    "best_penalty",
+    "setting_name",
+]
 
 BASELINE = "baseline"
 
@@ -50,13 +57,19 @@ def penalty_configs(
     for alpha in sorted({float(a) for a in alphas} - {0.0}):
         for sigma in sigmas:
             for decay in sigma_decays:
-                name = f"alpha={alpha:g} sigma={sigma:g}"
-                if decay != 1:
-                    name += f" decay={decay:g}"
+                name = setting_name(alpha, sigma, decay)
                 params = {"alpha": alpha, "sigma": float(sigma)}
                 params["sigma_decay"] = float(decay)
                 configs.append(Config(name, "penalty", params))
     return configs
+
+
+def setting_name(alpha: float, sigma: float, sigma_decay: float = 1.0) -> str:
+    """``"alpha=1 sigma=2"``, with ``" decay=0.95"`` when sigma decays."""
+    name = f"alpha={alpha:g} sigma={sigma:g}"
+    if sigma_decay != 1:
+        name += f" decay={sigma_decay:g}"
+    return name
 
 
 def control_configs(best: Config, seed: int) -> list[Config]:

@@ -10,9 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics import METRICS
+from . import sections
 from .configs import BASELINE
+from .formatting import finish_figure
+from .formatting import fmt as _fmt
+from .formatting import fmt_p as _fmt_p
+from .formatting import markdown_table as _markdown_table
 from .peers import PEERS
-from .stats import corrected_resampled_ttest
+from .stats import paired_differences, summarise
 from .store import json_safe, make_folder
 
 __all__ = ["CompareResult"]
@@ -27,13 +32,49 @@ class CompareResult:
         One row per configuration, repeat, fold and decode with every metric.
     job : dict
         The job's description (data, folds, configurations, settings).
+    curves : pandas.DataFrame or None
+        One row per fit and epoch: training loss (and validation loss and
+        accuracy where the estimator holds out a validation split).
     """
 
-    def __init__(self, records, job: dict) -> None:
+    def __init__(self, records, job: dict, curves=None) -> None:
         self.records = records.reset_index(drop=True)
         self.job = job
+        self.curves = curves
         self._summary = None
         self._comparisons = {}
+
+    @classmethod
+    def from_search(cls, search, *, test_train_ratio: float | None = None):
+        """The report of a fitted ``GridSearchCV`` / ``RandomizedSearchCV``.
+
+        See :func:`sk_klpenalty.compare.search.result_from_search`.
+        """
+        from .search import result_from_search
+
+        return result_from_search(search, test_train_ratio=test_train_ratio)
+
+    @property
+    def metrics(self) -> dict:
+        """Metric column -> (display name, higher is better)."""
+        return {k: tuple(v) for k, v in self.job.get("metrics", METRICS).items()}
+
+    @property
+    def baseline_of(self) -> dict[str, str]:
+        """Configuration -> the baseline it is compared with."""
+        baselines = self.job.get("baselines", {})
+        return {
+            config: baselines.get(config, BASELINE)
+            for config in self.configs
+            if config != BASELINE and config not in set(baselines.values())
+        }
+
+    def main_records(self):
+        """The records at the largest training size (all of them, usually)."""
+        if "train_size" not in self.records:
+            return self.records
+        sizes = self.records["train_size"]
+        return self.records[sizes == sizes.max()]
 
     @property
     def configs(self) -> list[str]:
@@ -58,20 +99,10 @@ class CompareResult:
 
     def summary(self):
         """Mean and 95% CI of each metric per configuration and decode."""
-        import pandas as pd
-
         if self._summary is None:
-            rows = []
             ratio = self.job["test_train_ratio"]
-            for (config, decode), group in self.records.groupby(
-                ["config", "decode"], sort=False
-            ):
-                for metric in METRICS:
-                    stats_ = corrected_resampled_ttest(group[metric], ratio)
-                    rows.append(
-                        {"config": config, "decode": decode, "metric": metric, **stats_}
-                    )
-            self._summary = pd.DataFrame(rows).drop(columns="p_value")
+            summary = summarise(self.main_records(), self.metrics, ratio)
+            self._summary = summary.drop(columns="p_value")
         return self._summary
 
     def comparison(self, reference: str = BASELINE):
@@ -81,30 +112,17 @@ class CompareResult:
         by default the baseline), with the corrected resampled t interval and
         p-value.
         """
-        import pandas as pd
-
         if reference not in self._comparisons:
-            rows = []
-            ratio = self.job["test_train_ratio"]
-            keys = ["repeat", "fold", "decode"]
-            baseline = self.records[self.records["config"] == reference]
-            for config in self.configs:
-                if config == reference:
-                    continue
-                runs = self.records[self.records["config"] == config]
-                paired = runs.merge(baseline, on=keys, suffixes=("", "_base"))
-                for decode, group in paired.groupby("decode", sort=False):
-                    for metric in METRICS:
-                        diff = group[metric] - group[f"{metric}_base"]
-                        rows.append(
-                            {
-                                "config": config,
-                                "decode": decode,
-                                "metric": metric,
-                                **corrected_resampled_ttest(diff, ratio),
-                            }
-                        )
-            self._comparisons[reference] = pd.DataFrame(rows)
+            if reference == BASELINE:
+                baseline_of = self.baseline_of
+            else:
+                baseline_of = {c: reference for c in self.configs if c != reference}
+            self._comparisons[reference] = paired_differences(
+                self.main_records(),
+                baseline_of,
+                self.metrics,
+                self.job["test_train_ratio"],
+            )
         return self._comparisons[reference]
 
     def peer_comparison(self):
@@ -120,19 +138,18 @@ class CompareResult:
     def to_markdown(
         self, compare_metrics: Sequence[str] = ("mse", "mae", "accuracy")
     ) -> str:
-        """The report: settings, per-configuration table, differences table."""
-        job = self.job
-        n_fits = self.records.groupby("config").size().max() // len(self.decodes)
+        """The report: settings, per-configuration table, differences table,
+        and the sections the job has (nested tuning, each arm decoded for the
+        metric, learning curve, training curves)."""
+        return self._markdown(compare_metrics)
+
+    def _markdown(self, compare_metrics, images: bool = False) -> str:
+        compare_metrics = [m for m in compare_metrics if m in self.metrics]
+        compare_metrics = compare_metrics or list(self.metrics)
         lines = [
             "# Cross-entropy vs cross-entropy + KL penalty",
             "",
-            f"Data: {job['n_samples']} samples of shape {tuple(job['sample_shape'])}, "
-            f"{len(job['classes'])} classes. Folds: {job['cv']} "
-            f"({n_fits} fits per configuration). Metrics on the held-out folds, "
-            f"{_metric_units(job['classes'])}; `within ±k` uses "
-            f"k = {job['within']:g}.",
-            "Intervals: 95%, corrected resampled t (Nadeau & Bengio 2003), "
-            f"test/train ratio {job['test_train_ratio']:.3f}.",
+            *sections.header(self),
             "",
             "## Mean per configuration [95% CI]",
             "",
@@ -140,32 +157,26 @@ class CompareResult:
             "",
             "## Difference to the baseline (alpha=0, same decode, same folds)",
             "",
-            "Negative Δ for MSE/MAE and positive Δ for accuracy mean better than "
-            "the baseline.",
+            sections.direction_note(self.metrics, compare_metrics),
             "",
             *self._comparison_table(compare_metrics),
         ]
         lines += self._peer_sections(compare_metrics)
-        best = job.get("best_penalty")
-        if best:
-            lines += [
-                "",
-                f"Best penalty setting (lowest mean MSE, decode "
-                f"`{self.decodes[0]}`): **{best}**. It was chosen on these folds, "
-                "so its gain over the baseline is optimistic; the controls use its "
-                "setting. If the gain is ordinal, the permuted-order control "
-                "should not match it.",
-            ]
+        lines += sections.best_setting_note(self)
+        lines += sections.extra_sections(self, compare_metrics, images)
         return "\n".join(lines) + "\n"
 
     def _summary_table(self) -> list[str]:
         summary = self.summary().set_index(["config", "decode", "metric"])
-        header = ["configuration", "decode", *(METRICS[m][0] for m in METRICS)]
+        metrics = self.metrics
+        header = ["configuration", "decode", *(metrics[m][0] for m in metrics)]
         rows = []
         for config in self.configs:
             for decode in self.decodes:
+                if (config, decode, next(iter(metrics))) not in summary.index:
+                    continue
                 cells = [config, decode]
-                for metric in METRICS:
+                for metric in metrics:
                     s = summary.loc[(config, decode, metric)]
                     cells.append(
                         f"{_fmt(s['mean'])} [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]"
@@ -219,12 +230,14 @@ class CompareResult:
         table = comparison.set_index(["config", "decode", "metric"])
         header = ["configuration", "decode"]
         for metric in metrics:
-            header += [f"Δ{METRICS[metric][0]} [95% CI]", "p"]
+            header += [f"Δ{self.metrics[metric][0]} [95% CI]", "p"]
         rows = []
         for config in self.configs if configs is None else configs:
             if config == reference:
                 continue
             for decode in self.decodes:
+                if (config, decode, metrics[0]) not in table.index:
+                    continue
                 cells = [config, decode]
                 for metric in metrics:
                     c = table.loc[(config, decode, metric)]
@@ -248,55 +261,53 @@ class CompareResult:
         from matplotlib.figure import Figure
 
         summary = self.summary().set_index(["config", "decode", "metric"])
-        configs = self.configs
-        n_rows = -(-len(METRICS) // 3)
+        summary = summary[["mean", "ci_low", "ci_high"]]
+        configs, metrics = self.configs, self.metrics
+        baseline = BASELINE if BASELINE in configs else configs[0]
+        n_rows = -(-len(metrics) // 3)
         figure = Figure(
             figsize=(4.2 * 3, 3.2 * n_rows + 0.3 * len(configs)), layout="constrained"
         )
-        axes = figure.subplots(n_rows, 3)
+        axes = np.atleast_2d(figure.subplots(n_rows, 3))
+        for ax in axes.ravel()[len(metrics) :]:
+            ax.set_axis_off()
         offsets = np.linspace(-0.15, 0.15, len(self.decodes))
-        for ax, metric in zip(axes.ravel(), METRICS, strict=False):
+        for ax, metric in zip(axes.ravel(), metrics, strict=False):
             for offset, decode in zip(offsets, self.decodes, strict=True):
-                rows = [summary.loc[(c, decode, metric)] for c in configs]
-                mean = np.array([r["mean"] for r in rows])
-                low = mean - np.array([r["ci_low"] for r in rows])
-                high = np.array([r["ci_high"] for r in rows]) - mean
+                keys = [(c, decode, metric) for c in configs]
+                rows = summary.reindex(keys)  # NaN where a config lacks the decode
+                mean = rows["mean"].to_numpy()
+                low = mean - rows["ci_low"].to_numpy()
+                high = rows["ci_high"].to_numpy() - mean
                 x = np.arange(len(configs)) + offset
                 line = ax.errorbar(
                     x, mean, yerr=[low, high], fmt="o", capsize=3, label=decode
                 )
                 ax.axhline(
-                    mean[configs.index(BASELINE)],
+                    mean[configs.index(baseline)],
                     linestyle="--",
                     linewidth=0.8,
                     color=line[0].get_color(),
                 )
-            ax.set_title(METRICS[metric][0])
+            ax.set_title(metrics[metric][0])
             ax.set_xticks(np.arange(len(configs)))
             ax.set_xticklabels(
                 [_short(c) for c in configs], rotation=30, ha="right", fontsize=8
             )
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        figure.legend(
-            handles,
-            labels,
-            title="decode (dashed line: baseline)",
-            loc="outside lower center",
-            ncols=len(labels),
-            fontsize=8,
-        )
-        if path is not None:
-            figure.savefig(path, dpi=110)
-        return figure
+        title = "decode (dashed line: baseline)"
+        return finish_figure(figure, axes[0, 0], path, len(self.decodes), title)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``report.md``, ``results.csv``, ``summary.json`` and ``plot.png``."""
+        """Write ``report.md``, ``results.csv``, ``summary.json`` and ``plot.png``;
+        with per-epoch curves also ``curves.csv`` and ``curves.png``, with
+        several training sizes also ``learning-curve.png``."""
         out_dir = make_folder(out_dir)
         paths = {
             name: out_dir / name
             for name in ("report.md", "results.csv", "summary.json", "plot.png")
         }
-        paths["report.md"].write_text(self.to_markdown() + "\n![plot](plot.png)\n")
+        markdown = self._markdown(("mse", "mae", "accuracy"), images=True)
+        paths["report.md"].write_text(markdown + "\n![plot](plot.png)\n")
         self.records.to_csv(paths["results.csv"], index=False)
         summary = {
             "job": json_safe(self.job),
@@ -306,8 +317,15 @@ class CompareResult:
         if self.peers:
             peers = self.peer_comparison().to_dict(orient="records")
             summary["peer_comparison"] = json_safe(peers)
+        curve = sections.learning_curve_frame(self)
+        if curve is not None:
+            summary["learning_curve"] = json_safe(curve.to_dict(orient="records"))
         paths["summary.json"].write_text(json.dumps(summary, indent=2))
         self.plot(paths["plot.png"])
+        if self.curves is not None and not self.curves.empty:
+            paths["curves.csv"] = out_dir / "curves.csv"
+            self.curves.to_csv(paths["curves.csv"], index=False)
+        paths.update(sections.extra_plots(self, out_dir))
         return paths
 
 
@@ -318,35 +336,4 @@ def _short(name: str) -> str:
         .replace("soft labels only", "soft labels")
         .replace("uniform smoothing", "uniform")
         .replace("permuted order", "permuted")
-    )
-
-
-def _fmt(value: float, signed: bool = False) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    sign = "+" if signed else ""
-    magnitude = abs(value)
-    digits = 1 if magnitude >= 100 else 2 if magnitude >= 1 else 3
-    return f"{value:{sign}.{digits}f}"
-
-
-def _fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
-def _metric_units(classes: list) -> str:
-    """In what units the report's metrics are: labels, or class positions."""
-    if all(isinstance(c, int | float) for c in classes):
-        return "in label units"
-    return (
-        "on class positions 0..K-1 in the given order (the labels are not "
-        "numbers: an error of 1 is one class step)"
     )

@@ -19,6 +19,8 @@ from ..metrics import ordinal_metrics
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from .configs import best_penalty, control_configs, penalty_configs
+from .learning_curve import check_train_sizes, sized_splits
+from .nested import check_inner_folds, check_tune, fit_nested, nested_config
 from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
 from .report import CompareResult
 from .store import (
@@ -28,6 +30,7 @@ from .store import (
     records_frame,
     weights_digest,
 )
+from .training_curves import CurveStore, curves_frame, history_curve
 from .workers import exit_with_job, parallel_unordered, task_threads, threads_per_worker
 
 __all__ = ["compare_penalty"]
@@ -54,9 +57,11 @@ def _fit_and_score(
     seed,
     n_threads,
     job_pid,
+    train_size=1.0,
     sample_weight=None,
 ):
-    """One fit; one record per decode. Runs in a joblib worker."""
+    """One fit; one record per decode, and its per-epoch curve. Runs in a
+    joblib worker."""
     import torch
 
     exit_with_job(job_pid)
@@ -65,15 +70,19 @@ def _fit_and_score(
     if n_threads:
         torch.set_num_threads(n_threads)
     try:
-        model = config.make_estimator(estimator).set_params(random_state=seed)
         start = time.perf_counter()
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
-        model.fit(_safe_indexing(X, train), y[train], **fit_params)
+        model, params = _fit(
+            estimator, config, _safe_indexing(X, train), y[train], seed, **fit_params
+        )
         fit_seconds = time.perf_counter() - start
+        # Metrics on the class values: the labels where they are numbers, else
+        # the class positions 0..K-1.
+        values = model.class_values_
         # One forward pass serves every decode: decoding is a function of proba.
         proba = model.predict_proba(_safe_indexing(X, test))
         expected = (
-            expectation(proba, model.classes_)
+            expectation(proba, values)
             if getattr(model, "_expectation_from_proba", True)
             else model.predict_expectation(_safe_indexing(X, test))  # regression
         )
@@ -81,11 +90,7 @@ def _fit_and_score(
         # Worker threads are reused (dask, threading backend): leave them as found.
         if n_threads:
             torch.set_num_threads(previous)
-    # Metrics on the class values: the labels where they are numbers, else
-    # the class positions 0..K-1.
-    values = model.class_values_
     true_values = values[label_indices(y[test], model.classes_)]
-    expected = expectation(proba, values)
     records = []
     for decode in decodes:
         predicted = values[decode_indices(proba, values, decode)]
@@ -101,11 +106,13 @@ def _fit_and_score(
             {
                 "config": config.name,
                 "kind": config.kind,
-                "alpha": config.alpha,
-                "sigma": config.params.get("sigma", math.nan),
-                "sigma_decay": config.params.get("sigma_decay", math.nan),
+                # A peer has no alpha (NaN: it is no alpha=0 baseline).
+                "alpha": config.alpha if config.kind != "nested" else params["alpha"],
+                "sigma": params.get("sigma", math.nan),
+                "sigma_decay": params.get("sigma_decay", math.nan),
                 "repeat": split[0],
                 "fold": split[1],
+                "train_size": train_size,
                 "decode": decode,
                 "n_train": len(train),
                 "n_test": len(test),
@@ -113,7 +120,17 @@ def _fit_and_score(
                 **scores,
             }
         )
-    return records
+    key = {"config": config.name, "train_size": train_size}
+    key.update(repeat=split[0], fold=split[1])
+    return records, [{**key, **row} for row in history_curve(model)]
+
+
+def _fit(estimator, config, X_train, y_train, seed, **fit_params):
+    """The fitted model of ``config`` and the penalty setting it used."""
+    if config.kind == "nested":
+        return fit_nested(estimator, config, X_train, y_train, seed, **fit_params)
+    model = config.make_estimator(estimator).set_params(random_state=seed)
+    return model.fit(X_train, y_train, **fit_params), config.params
 
 
 def compare_penalty(
@@ -136,6 +153,11 @@ def compare_penalty(
     out_dir: str | Path | None = None,
     resume: bool = False,
     sample_weight=None,
+    tune: str | None = None,
+    inner_cv=3,
+    inner_scoring="neg_mean_squared_error",
+    train_sizes: Sequence[float] = (1.0,),
+    description: str | None = None,
 ) -> CompareResult:
     """Cross-validated comparison of cross-entropy with the KL penalty.
 
@@ -156,7 +178,9 @@ def compare_penalty(
         The penalty grid: one configuration per ``alpha > 0``, sigma and
         decay. The baseline (``alpha=0``) is always included.
     decodes : sequence of {"argmax", "mean", "median"}
-        Each fitted model is scored with each decode (no refit).
+        The decodes the tables and plot show. Each fitted model is scored with
+        every decode (one ``predict_proba``, no refit), so that the report can
+        also compare each arm under the decode that suits each metric.
     within : float, default=1.0
         ``k`` of the "within ±k" metric, in label units.
     cv : int, cross-validation generator or iterable, optional
@@ -199,6 +223,31 @@ def compare_penalty(
     sample_weight : array-like of shape (n_samples,), optional
         Weights for training (each fit gets those of its training part);
         the held-out metrics are unweighted.
+    tune : {None, "nested"}, default=None
+        ``"nested"`` adds the configuration ``"tuned penalty (nested)"``: on
+        each outer training fold a :class:`~sklearn.model_selection.GridSearchCV`
+        over the penalty settings (``alpha > 0``; at least two) picks one by
+        inner cross-validation, which is refit on the outer training fold and
+        scored on its test fold. Its gain is not biased by the choice, unlike
+        that of the best setting picked on the reported folds. Runs as one
+        task per outer fold through the same joblib path (``n_jobs``,
+        ``resume``).
+    inner_cv : int or cross-validation generator, default=3
+        The inner search's folds: an int means that many stratified folds,
+        shuffled with the outer fold's seed.
+    inner_scoring : str or callable, default="neg_mean_squared_error"
+        The inner search's ``scoring`` (greater is better), computed on the
+        estimator's ``predict`` with ``decode=decodes[0]``.
+    train_sizes : sequence of float, default=(1.0,)
+        Fractions of each outer training fold to train on, for a learning
+        curve: each training fold is subsampled (stratified, seeded by
+        ``random_state`` and the split, the same subsample for every
+        configuration) to each size; test folds stay whole. The report adds
+        each configuration's difference to the baseline at every size. The
+        main tables and the choice of the best setting use the largest size.
+    description : str, optional
+        A line for the report on the data and training setup (part of the
+        job: ``resume`` refuses a different one).
 
     Returns
     -------
@@ -219,6 +268,10 @@ def compare_penalty(
     from ..estimator import KLPenaltyClassifier
 
     decodes = check_choices(decodes, DECODES, "decodes")
+    # Every decode is scored, for the report's "decoded for the metric" part.
+    scored_decodes = tuple(dict.fromkeys((*decodes, *DECODES)))
+    tune = check_tune(tune)
+    train_sizes = check_train_sizes(train_sizes)
     categories = ordered_categories(y)
     y = check_labels(y)
     sample_weight = check_sample_weight(sample_weight, len(y))
@@ -233,6 +286,7 @@ def compare_penalty(
     per_repeat = len(splits) // max(1, getattr(cv, "n_repeats", 1))
     split_ids = [(i // per_repeat, i % per_repeat) for i in range(len(splits))]
     test_train_ratio = float(np.mean([len(te) / len(tr) for tr, te in splits]))
+    tasks_of_split = sized_splits(splits, split_ids, y, train_sizes, random_state)
 
     configs = penalty_configs(alphas, sigmas, sigma_decays)
     has_penalty = len(configs) > 1
@@ -242,17 +296,27 @@ def compare_penalty(
     first_penalty = configs[1] if has_penalty else None
     for config in [*configs, *peer_configs(peers, peer_params, first_penalty)]:
         config.make_estimator(estimator)._check_hyperparameters()
+    if tune == "nested":
+        tuned = nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
+        check_inner_folds(tuned, (y[train] for _, _, train, _ in tasks_of_split))
+        configs.append(tuned)
     job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
     job["test_train_ratio"] = test_train_ratio
+    job["scored_decodes"] = list(scored_decodes)
+    job["train_sizes"] = list(train_sizes)
+    if tune == "nested":
+        job["tune"] = {"inner_cv": repr(inner_cv), "inner_scoring": repr(inner_scoring)}
+    if description:
+        job["description"] = description
     if sample_weight is not None:
         job["sample_weight_sha256"] = weights_digest(sample_weight)
     if peers:
         job["peers"] = peers_job_entry(peers, peer_params)
     store = ResultsStore(out_dir, job, resume)
     records = store.records
-    total = len(splits) * (
-        len(configs) + (2 if controls and has_penalty else 0) + len(peers)
-    )
+    curves = CurveStore(out_dir, {record_key(r) for r in records} if resume else None)
+    n_configs = len(configs) + (2 if controls and has_penalty else 0) + len(peers)
+    total = len(tasks_of_split) * n_configs
 
     n_threads = threads_per_worker(n_jobs)
     from tqdm.auto import tqdm
@@ -263,10 +327,10 @@ def compare_penalty(
         def run(run_configs):
             done = {record_key(r) for r in records}
             tasks = [
-                (config, split_ids[i], train, test)
+                (config, split, size, train, test)
                 for config in run_configs
-                for i, (train, test) in enumerate(splits)
-                if (config.name, *split_ids[i]) not in done
+                for split, size, train, test in tasks_of_split
+                if (config.name, *split, size) not in done
             ]
             from joblib import delayed
 
@@ -281,17 +345,19 @@ def compare_penalty(
                         train,
                         test,
                         split,
-                        decodes,
+                        scored_decodes,
                         within,
                         _fold_seed(random_state, *split),
                         n_threads,
                         os.getpid(),
+                        size,
                         None if sample_weight is None else sample_weight[train],
                     )
-                    for config, split, train, test in tasks
+                    for config, split, size, train, test in tasks
                 ),
             )
-            for fold_records in fits:
+            for fold_records, curve in fits:
+                curves.append(curve)  # before the results: they mark it done
                 store.append(fold_records)
                 records.extend(fold_records)
                 bar.update(1)
@@ -299,7 +365,8 @@ def compare_penalty(
         run(configs)
         best = None
         if has_penalty:
-            best = best_penalty(records, configs, decodes[0])
+            largest = [r for r in records if r["train_size"] == train_sizes[-1]]
+            best = best_penalty(largest, configs, decodes[0])
             job["best_penalty"] = best.name
         later = control_configs(best, random_state) if controls and best else []
         later += peer_configs(peers, peer_params, best)
@@ -307,7 +374,7 @@ def compare_penalty(
             job["peer_settings"] = describe_peers(later[-len(peers) :], estimator)
         run(later)
 
-    return CompareResult(records_frame(records), job)
+    return CompareResult(records_frame(records), job, curves_frame(curves.rows))
 
 
 def _resolve_cv(cv, random_state: int):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = ["corrected_resampled_ttest"]
+__all__ = ["corrected_resampled_ttest", "paired_differences", "summarise"]
 
 
 def corrected_resampled_ttest(
@@ -70,3 +70,69 @@ def corrected_resampled_ttest(
         p_value=float(2 * stats.t.sf(abs(t), df=n - 1)),
     )
     return out
+
+
+def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")):
+    """Mean and interval of each metric per group of ``records`` (a DataFrame).
+
+    Returns a long DataFrame: the ``by`` columns, ``metric`` and the keys of
+    :func:`corrected_resampled_ttest`.
+    """
+    import pandas as pd
+
+    rows = []
+    for group, frame in records.groupby(list(by), sort=False):
+        for metric in metrics:
+            out = corrected_resampled_ttest(frame[metric], test_train_ratio)
+            rows.append({**dict(zip(by, group, strict=True)), "metric": metric, **out})
+    return pd.DataFrame(rows, columns=[*by, "metric", *_STAT_KEYS])
+
+
+def paired_differences(
+    records, baseline_of: dict[str, str], metrics, test_train_ratio: float
+):
+    """Each configuration minus its baseline, paired by split and decode.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per ``config``, ``repeat``, ``fold`` and ``decode``.
+    baseline_of : dict
+        Configuration name -> name of the baseline it is compared with, in
+        the order of the rows returned. Configurations not in it are skipped.
+    metrics : sequence of str
+        Columns to compare.
+    test_train_ratio : float
+        For the corrected resampled t-test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``config``, ``baseline``, ``decode``, ``metric`` and the keys of
+        :func:`corrected_resampled_ttest` for the differences.
+    """
+    import pandas as pd
+
+    keys = ["repeat", "fold", "decode"]
+    rows = []
+    for config, baseline in baseline_of.items():
+        runs = records[records["config"] == config]
+        base = records[records["config"] == baseline]
+        paired = runs.merge(base, on=keys, suffixes=("", "_base"))
+        for decode, group in paired.groupby("decode", sort=False):
+            for metric in metrics:
+                diff = group[metric] - group[f"{metric}_base"]
+                rows.append(
+                    {
+                        "config": config,
+                        "baseline": baseline,
+                        "decode": decode,
+                        "metric": metric,
+                        **corrected_resampled_ttest(diff, test_train_ratio),
+                    }
+                )
+    columns = ["config", "baseline", "decode", "metric", *_STAT_KEYS]
+    return pd.DataFrame(rows, columns=columns)
+
+
+_STAT_KEYS = ["mean", "ci_low", "ci_high", "p_value", "std", "n"]

@@ -23,7 +23,16 @@ __all__ = [
     "weights_digest",
 ]
 
-_ID_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
+_ID_COLUMNS = [
+    "config",
+    "kind",
+    "alpha",
+    "sigma",
+    "sigma_decay",
+    "repeat",
+    "fold",
+    "train_size",
+]
 COLUMNS = [*_ID_COLUMNS, "decode", "n_train", "n_test", "fit_seconds", *METRICS]
 
 
@@ -41,7 +50,12 @@ def make_folder(out_dir, name: str = "out_dir") -> Path:
 
 
 def record_key(record: dict) -> tuple:
-    return (record["config"], int(record["repeat"]), int(record["fold"]))
+    return (
+        record["config"],
+        int(record["repeat"]),
+        int(record["fold"]),
+        float(record["train_size"]),
+    )
 
 
 def weights_digest(sample_weight: np.ndarray) -> str:
@@ -107,7 +121,8 @@ class ResultsStore:
         job_path = out_dir / "job.json"
         if resume and self.path.exists():
             self._check_same_job(job_path, job)
-            self.records = _read_complete_records(self.path, len(job["decodes"]))
+            scored = job.get("scored_decodes", job["decodes"])
+            self.records = _read_complete_records(self.path, len(scored))
         with open(job_path, "w") as f:
             json.dump(json_safe(job), f, indent=2)
         # Rewrite what is kept (drops a row cut short by a kill), then append.
@@ -159,7 +174,14 @@ def _parse_row(row: dict) -> dict | None:
         parsed = {c: row[c] for c in ("config", "kind", "decode")}
         for c in ("repeat", "fold", "n_train", "n_test"):
             parsed[c] = int(row[c])
-        for c in ("alpha", "sigma", "sigma_decay", "fit_seconds", *METRICS):
+        for c in (
+            "alpha",
+            "sigma",
+            "sigma_decay",
+            "train_size",
+            "fit_seconds",
+            *METRICS,
+        ):
             parsed[c] = float(row[c])
     except ValueError:
         return None
@@ -182,4 +204,5 @@ def records_frame(records: list[dict]):
     import pandas as pd
 
     frame = pd.DataFrame(records, columns=COLUMNS)
-    return frame.sort_values(["config", "repeat", "fold", "decode"], kind="stable")
+    order = ["config", "train_size", "repeat", "fold", "decode"]
+    return frame.sort_values(order, kind="stable")

@@ -1,0 +1,177 @@
+"""When does the penalty help? Its difference to the baseline by training size.
+
+Each outer training fold is subsampled (stratified, seeded by the split and
+the size, so every configuration trains on the same subsample) to each
+fraction of ``train_sizes``; the test fold stays whole. The report then
+shows each configuration's paired difference to the baseline, with its
+corrected resampled t interval, at every size: a gain that only shows at the
+small sizes is a small-data effect.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..metrics import METRICS
+from .formatting import finish_figure, fmt, fmt_p, markdown_table
+from .stats import paired_differences
+
+__all__ = [
+    "check_train_sizes",
+    "learning_curve",
+    "learning_curve_table",
+    "plot_learning_curve",
+    "sized_splits",
+]
+
+_ALLOWED = "fractions of each training fold in (0, 1], e.g. (0.1, 0.3, 1.0)"
+
+
+def check_train_sizes(train_sizes) -> tuple[float, ...]:
+    """Sorted, distinct fractions in (0, 1], else a ``ValueError``/``TypeError``.
+
+    Examples
+    --------
+    >>> check_train_sizes([1, 0.3, 0.1])
+    (0.1, 0.3, 1.0)
+    """
+    if isinstance(train_sizes, numbers.Real):
+        train_sizes = (train_sizes,)
+    try:
+        values = [float(size) for size in train_sizes]
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"train_sizes must be {_ALLOWED}; got {train_sizes!r}."
+        ) from None
+    bad = [v for v in values if not 0.0 < v <= 1.0]  # also catches NaN
+    if not values or bad:
+        raise ValueError(f"train_sizes must be {_ALLOWED}; got {train_sizes!r}.")
+    return tuple(sorted(set(values)))
+
+
+def _subsample_seed(random_state: int, split: tuple[int, int], size: float) -> int:
+    # The same subsample for every configuration; a fresh one per split and size.
+    key = [random_state, *split, round(size * 1_000_000)]
+    return int(np.random.SeedSequence(key).generate_state(1)[0])
+
+
+def sized_splits(splits, split_ids, y, train_sizes, random_state: int) -> list:
+    """``(split_id, train_size, train, test)`` for every split and size.
+
+    ``train`` is a stratified, seeded subsample of the split's training
+    indices (all of them at size 1). Raises a ``ValueError`` naming
+    ``train_sizes`` when a subsample cannot hold every class.
+    """
+    from sklearn.model_selection import train_test_split
+
+    out = []
+    for split_id, (train, test) in zip(split_ids, splits, strict=True):
+        for size in train_sizes:
+            subset = train
+            if size < 1.0:
+                try:
+                    subset, _ = train_test_split(
+                        train,
+                        train_size=size,
+                        stratify=y[train],
+                        random_state=_subsample_seed(random_state, split_id, size),
+                    )
+                except ValueError as error:
+                    raise ValueError(
+                        f"train_sizes: {size:g} of a training fold of {len(train)} "
+                        f"samples cannot be stratified over its classes ({error}); "
+                        "use larger fractions."
+                    ) from None
+                subset = np.sort(subset)
+            out.append((split_id, size, subset, test))
+    return out
+
+
+def learning_curve(records, baseline_of: dict[str, str], metrics, decode: str):
+    """Each configuration minus its baseline at every training size.
+
+    Returns a DataFrame with ``train_size``, ``n_train`` (mean over splits),
+    the columns of :func:`~sk_klpenalty.compare.stats.paired_differences`
+    and ``baseline_mean`` (the baseline's mean of the metric at that size).
+    """
+    import pandas as pd
+
+    frames = []
+    records = records[records["decode"] == decode]
+    for size, group in records.groupby("train_size", sort=True):
+        ratio = float(np.mean(group["n_test"] / group["n_train"]))
+        frame = paired_differences(group, baseline_of, metrics, ratio)
+        means = group.groupby("config")[list(metrics)].mean()
+        frame["baseline_mean"] = [
+            means.loc[b, m] if b in means.index else np.nan
+            for b, m in zip(frame["baseline"], frame["metric"], strict=True)
+        ]
+        frame.insert(0, "n_train", float(group["n_train"].mean()))
+        frame.insert(0, "train_size", size)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def learning_curve_table(curve, metrics: Sequence[str], display=None) -> list[str]:
+    """Markdown lines: one row per configuration and size."""
+    display = display or METRICS
+    header = ["configuration", "train size", "n_train"]
+    for metric in metrics:
+        header += [f"baseline {display[metric][0]}", f"Δ{display[metric][0]} [95% CI]"]
+        header.append("p")
+    table = curve.set_index(["config", "train_size", "metric"])
+    rows = []
+    for config in dict.fromkeys(curve["config"]):
+        for size in sorted(set(curve["train_size"])):
+            if (config, size, metrics[0]) not in table.index:
+                continue
+            n_train = table.loc[(config, size, metrics[0]), "n_train"]
+            cells = [config, f"{size:g}", f"{n_train:.0f}"]
+            for metric in metrics:
+                c = table.loc[(config, size, metric)]
+                cells += [
+                    fmt(c["baseline_mean"]),
+                    f"{fmt(c['mean'], True)} [{fmt(c['ci_low'], True)}, "
+                    f"{fmt(c['ci_high'], True)}]",
+                    fmt_p(c["p_value"]),
+                ]
+            rows.append(cells)
+    return markdown_table(header, rows)
+
+
+def plot_learning_curve(curve, metrics: Sequence[str], path=None, display=None):
+    """Difference to the baseline against training size, with 95% CIs."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullLocator
+
+    display = display or METRICS
+    configs = list(dict.fromkeys(curve["config"]))
+    figure = Figure(figsize=(4.2 * len(metrics), 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(metrics)))
+    offsets = np.linspace(-0.015, 0.015, len(configs)) if len(configs) > 1 else [0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        part = curve[curve["metric"] == metric]
+        for offset, config in zip(offsets, configs, strict=True):
+            rows = part[part["config"] == config].sort_values("train_size")
+            mean = rows["mean"].to_numpy()
+            x = np.log10(rows["n_train"].to_numpy()) + offset
+            ax.errorbar(
+                10**x,
+                mean,
+                yerr=[mean - rows["ci_low"], rows["ci_high"] - mean],
+                fmt="o-",
+                capsize=3,
+                label=config,
+            )
+        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_xscale("log")
+        ticks = sorted(set(np.round(curve["n_train"]).astype(int)))
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("training samples (log scale)")
+        better = "higher" if display[metric][1] else "lower"
+        ax.set_title(f"Δ{display[metric][0]} vs baseline ({better} is better)")
+    return finish_figure(figure, axes[0], path)
