@@ -62,7 +62,7 @@ def test_every_peer_is_fitted_on_every_fold_and_scored_with_every_decode(result)
     for peer, name in PEER_NAMES.items():
         rows = records[records["config"] == name]
         assert set(rows["kind"]) == {peer}
-        assert len(rows) == 2 * len(result.decodes)
+        assert len(rows) == 2 * len(result.job["scored_decodes"])  # every decode
         assert (
             rows[["mse", "rps", "amae", "mmae", "mse_expectation"]].notna().all().all()
         )
