@@ -19,7 +19,7 @@ from types import MappingProxyType
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
 from skorch.dataset import ValidSplit
@@ -30,9 +30,10 @@ from torch.utils.data.dataloader import default_collate
 from .data import ArrayDataset, BatchAwareCollate
 from .decode import check_decode, decode_indices, expectation
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
+from .pixels import PixelScalingMixin
 from .precision import LOW_PRECISION, PrecisionMixin, check_precision
 from .seeding import seeded
-from .validation import check_class_values, check_labels, check_labels_known
+from .validation import check_class_values, check_labels, check_labels_known, check_X
 
 __all__ = ["OrdinalNeuralNet"]
 
@@ -44,7 +45,7 @@ _SKORCH_ROUTES_METADATA = (
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 
 
-class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
+class OrdinalNeuralNet(PrecisionMixin, PixelScalingMixin, NeuralNetClassifier):
     """Base of the estimators: labels as values, validation, seeding, bf16.
 
     Not meant to be used directly; its parameters are documented on
@@ -112,8 +113,11 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
-            Converted to float32. Or a torch ``Dataset`` (then ``classes``
-            must be given unless ``y`` is).
+            uint8/uint16 images are kept as they are and each batch is
+            scaled to [0, 1] on the device; float32 is used as it is (memory
+            maps are read in place); anything else is converted to float32.
+            Or a torch ``Dataset`` (then ``classes`` must be given unless
+            ``y`` is).
         y : array-like of shape (n_samples,)
             Numeric labels (ints or floats).
         **fit_params
@@ -183,9 +187,7 @@ class OrdinalNeuralNet(PrecisionMixin, NeuralNetClassifier):
         return X, labels
 
     def _validate_X(self, X, *, reset: bool) -> np.ndarray:
-        X_array = check_array(
-            X, allow_nd=True, dtype=np.float32, estimator=self, input_name="X"
-        )
+        X_array = check_X(X, estimator=self)  # uint8 and memory maps: no copy
         if X_array.ndim == 3:  # (N, H, W): greyscale images, one channel
             X_array = X_array[:, np.newaxis]
         if X_array.ndim not in (2, 4):
