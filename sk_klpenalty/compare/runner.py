@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing
 
+from ..data import take_rows
 from ..decode import DECODES, decode_indices, expectation
 from ..metrics import ordinal_metrics
 from ..validation import check_choices
@@ -49,6 +50,8 @@ def _fit_and_score(
     """One fit; one record per decode. Runs in a joblib worker."""
     import torch
 
+    from ..base import OrdinalNeuralNet
+
     exit_with_job(job_pid)
     n_threads = task_threads(n_threads)
     previous = torch.get_num_threads()
@@ -56,11 +59,13 @@ def _fit_and_score(
         torch.set_num_threads(n_threads)
     try:
         model = clone(estimator).set_params(**config.params, random_state=seed)
+        # Our estimators read a fold batch by batch: no copy of X[train].
+        lazy = isinstance(model, OrdinalNeuralNet)
         start = time.perf_counter()
-        model.fit(_safe_indexing(X, train), y[train])
+        model.fit(take_rows(X, train, lazy=lazy), y[train])
         fit_seconds = time.perf_counter() - start
         # One forward pass serves every decode: decoding is a function of proba.
-        proba = model.predict_proba(_safe_indexing(X, test))
+        proba = model.predict_proba(take_rows(X, test, lazy=lazy))
     finally:
         # Worker threads are reused (dask, threading backend): leave them as found.
         if n_threads:
@@ -112,6 +117,9 @@ def compare_penalty(
     progress: bool = True,
     out_dir: str | Path | None = None,
     resume: bool = False,
+    scheduler: str | None = None,
+    security=None,
+    estimate_time: bool = False,
 ) -> CompareResult:
     """Cross-validated comparison of cross-entropy with the KL penalty.
 
@@ -159,6 +167,23 @@ def compare_penalty(
     resume : bool, default=False
         Keep the finished folds in ``out_dir/results.csv`` and run only the
         rest. Refused if ``out_dir`` holds a different job.
+    scheduler : str, optional
+        Run the fits on the ``dask.distributed`` cluster of this scheduler
+        (e.g. ``"tls://10.0.0.5:8786"``), through joblib's dask backend, with
+        ``n_jobs=-1`` unless given; the client is closed at the end.
+    security : distributed.security.Security, optional
+        TLS certificates for ``scheduler`` (a ``tls://`` address).
+    estimate_time : bool, default=False
+        Before the first fit, time a short warm-up (one epoch over two
+        batches, one prediction) and print the projected time of the
+        remaining fits on this machine to stderr.
+
+    Notes
+    -----
+    ``X`` is never copied as a whole: each fit of the library's estimators
+    reads its fold batch by batch through the fold's indices, uint8 images
+    stay uint8, and a read-only ``np.memmap`` reaches joblib's worker
+    processes as the same file (by path), not as a copy.
 
     Returns
     -------
@@ -200,10 +225,19 @@ def compare_penalty(
     records = store.records
     total = len(splits) * (len(configs) + (2 if controls and has_penalty else 0))
 
-    n_threads = threads_per_worker(n_jobs)
+    if estimate_time:
+        _print_estimate(estimator, X, y, splits, records, total, random_state)
+    if scheduler is not None and n_jobs is None:
+        n_jobs = -1  # every worker thread of the cluster runs fits
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, disable=not progress, unit="fit", desc="compare") as bar:
+    from ..cluster import scheduler_backend
+
+    with (
+        scheduler_backend(scheduler, security),
+        tqdm(total=total, disable=not progress, unit="fit", desc="compare") as bar,
+    ):
+        n_threads = threads_per_worker(n_jobs)
         bar.update(len({record_key(r) for r in records}))
 
         def run(run_configs):
@@ -250,6 +284,17 @@ def compare_penalty(
                 run(control_configs(best, random_state))
 
     return CompareResult(records_frame(records), job)
+
+
+def _print_estimate(estimator, X, y, splits, records, total, random_state) -> None:
+    from .estimate import estimate_job
+
+    remaining = total - len({record_key(r) for r in records})
+    if remaining <= 0:
+        return
+    tasks = [splits[i % len(splits)] for i in range(remaining)]
+    estimate = estimate_job(estimator, X, y, tasks, random_state)
+    print(f"compare: {estimate.message()}", file=sys.stderr, flush=True)
 
 
 def _resolve_cv(cv, random_state: int):
