@@ -27,7 +27,7 @@ from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import DataLoader
 from torch.utils.data.dataloader import default_collate
 
-from .data import ArrayDataset, BatchAwareCollate
+from .data import ArrayDataset, BatchAwareCollate, WholeBatches
 from .decode import check_decode, decode_indices, expectation
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
 from .pixels import PixelScalingMixin
@@ -161,6 +161,8 @@ class OrdinalNeuralNet(PrecisionMixin, PixelScalingMixin, NeuralNetClassifier):
             check_random_state(self.random_state)  # raises for invalid values
 
     def _validate_training_data(self, X, y, *, reset: bool, classes=None):
+        # Array labels are checked here; a Dataset's batch by batch.
+        self._labels_checked = not is_dataset(X)
         if is_dataset(X):
             labels = None if y is None else check_labels(y)
             if reset:
@@ -288,6 +290,13 @@ class OrdinalNeuralNet(PrecisionMixin, PixelScalingMixin, NeuralNetClassifier):
         self._channels_last_module()
         return self
 
+    def _set_training(self, training=True):
+        # skorch calls this every batch; train()/eval() walk every submodule.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Loss of a batch: labels are mapped to class indices for the criterion.
 
@@ -300,18 +309,31 @@ class OrdinalNeuralNet(PrecisionMixin, PixelScalingMixin, NeuralNetClassifier):
 
     def _class_indices(self, y_true) -> torch.Tensor:
         labels = torch.as_tensor(y_true)
-        values = torch.as_tensor(self.classes_, dtype=torch.float64)
-        values = values.to(labels.device)
+        values = self._class_values_on(labels.device)
         labels = labels.to(torch.float64).reshape(-1)
         index = torch.searchsorted(values, labels)
         # Labels from a user Dataset are not validated up front: check them
         # here (cheap on the CPU, where batches are built).
-        if labels.device.type == "cpu":
+        if labels.device.type == "cpu" and not getattr(self, "_labels_checked", 0):
             found = index.clamp(max=len(values) - 1)
             if bool((values[found] != labels).any()):
                 unknown = labels[values[found] != labels].unique()[:5].tolist()
                 raise ValueError(f"y holds labels that are not in classes_: {unknown}.")
         return index
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_class_values_cache", None)  # may hold a CUDA tensor
+        return state
+
+    def _class_values_on(self, device: torch.device) -> torch.Tensor:
+        """``classes_`` as a float64 tensor on ``device``, built once per fit."""
+        classes = self.classes_
+        cached = getattr(self, "_class_values_cache", None)
+        if cached is None or cached[0] is not classes or cached[1].device != device:
+            values = torch.as_tensor(classes, dtype=torch.float64).to(device)
+            self._class_values_cache = cached = (classes, values)
+        return cached[1]
 
     def get_split_datasets(self, X, y=None, **fit_params):
         split = self.train_split
@@ -345,7 +367,15 @@ class OrdinalNeuralNet(PrecisionMixin, PixelScalingMixin, NeuralNetClassifier):
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         if isinstance(iterator, type) and issubclass(iterator, DataLoader):
-            if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
+            if isinstance(dataset, ArrayDataset) and not {
+                "sampler",
+                "batch_sampler",
+                "drop_last",
+            } & set(kwargs):
+                shuffle = kwargs.pop("shuffle", training)
+                size = kwargs.pop("batch_size")
+                kwargs["batch_sampler"] = WholeBatches(len(dataset), size, shuffle)
+            elif training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
                 kwargs["shuffle"] = True
             kwargs["collate_fn"] = BatchAwareCollate(
                 kwargs.get("collate_fn") or default_collate

@@ -116,9 +116,12 @@ def connect(address: str, security=None):
         return distributed.Client(address, security=security)
     except (OSError, TimeoutError, ValueError, TypeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error) else ""
+        hint = ""
+        if security is None and address.startswith("tls://"):
+            hint = " (a tls:// scheduler needs this client's certificates)"
         raise ValueError(
             f"scheduler: cannot connect to {address!r}: "
-            f"{reason or type(error).__name__}"
+            f"{reason or type(error).__name__}{hint}"
         ) from None
 
 
