@@ -43,6 +43,20 @@ def _root_memmap(array) -> np.memmap | None:
     return None
 
 
+def _mapped_inode(address: int) -> int | None:
+    """Inode of the file mapped at ``address`` (Linux), else None."""
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            for line in maps:
+                fields = line.split()
+                low, high = (int(part, 16) for part in fields[0].split("-"))
+                if low <= address < high:
+                    return int(fields[4])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 class MemmapRows:
     """Batches of rows of a read-only memory-mapped array, read from its file.
 
@@ -90,7 +104,14 @@ class MemmapRows:
         if array.ndim < 1 or not array.flags.c_contiguous or array.size == 0:
             return None
         start = root.offset + (array.ctypes.data - root.ctypes.data)
-        return cls(root.filename, start, array.shape, array.dtype)
+        rows = cls(root.filename, start, array.shape, array.dtype)
+        try:
+            fd = rows._file()
+        except OSError:  # the file is gone: read through the map
+            return None
+        if _mapped_inode(array.ctypes.data) not in (None, os.fstat(fd).st_ino):
+            return None  # the path now names another file than the map's
+        return rows
 
     def take(self, rows) -> np.ndarray:
         """``array[rows]`` as a new in-memory array (rows: non-negative ints)."""

@@ -93,3 +93,14 @@ def test_reading_rows_leaves_no_pages_resident(tmp_path, row_bytes):
     for batch in np.array_split(order, 64):  # one shuffled epoch: 32 MB read
         assert rows.take(batch).sum() == len(batch) * row_bytes
     assert _mapped_rss(X.filename) == 0
+
+
+def test_a_replaced_or_deleted_file_is_not_read_by_its_path(tmp_path):
+    X = _memmap(tmp_path, np.ones((8, 4096), dtype=np.uint8))
+    np.save(tmp_path / "new.npy", np.zeros((8, 4096), dtype=np.uint8))
+    (tmp_path / "new.npy").replace(tmp_path / "X.npy")  # X still maps the old
+    assert MemmapRows.of(X) is None or rss_available() is False
+    (tmp_path / "X.npy").unlink()
+    assert MemmapRows.of(X) is None
+    model = KLPenaltyClassifier(max_epochs=1, classes=[0, 1]).fit(X, [0, 1] * 4)
+    assert model.predict_proba(X).shape == (8, 2)  # read through the map
