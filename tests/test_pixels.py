@@ -61,8 +61,9 @@ def test_other_integer_dtypes_are_numbers_not_pixels(ordinal_tabular):
     )
 
 
-def test_training_keeps_uint8_until_the_forward_pass(pixel_images, monkeypatch):
-    X8, y = pixel_images
+@pytest.fixture
+def arrivals(monkeypatch):
+    """(dtype, device type) of every batch that reaches the forward pass."""
     seen = []
     original = pixels_module.pixels_to_float
 
@@ -71,10 +72,15 @@ def test_training_keeps_uint8_until_the_forward_pass(pixel_images, monkeypatch):
         return original(x)
 
     monkeypatch.setattr(pixels_module, "pixels_to_float", spy)
+    return seen
+
+
+def test_training_keeps_uint8_until_the_forward_pass(pixel_images, arrivals):
+    X8, y = pixel_images
     model = _fit(X8, y, max_epochs=1)
     model.predict_proba(X8)
     # 4 training batches, then 4 prediction batches: all uint8 on arrival.
-    assert seen == [(torch.uint8, "cpu")] * 8
+    assert arrivals == [(torch.uint8, "cpu")] * 8
 
 
 def test_partial_fit_continues_on_uint8(pixel_images):
@@ -107,20 +113,13 @@ def test_pixels_to_float_divides_like_numpy():
 @requires_cuda
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_cuda_receives_uint8_batches_and_converts_them_there(
-    pixel_images, monkeypatch, precision
+    pixel_images, arrivals, precision
 ):
     X8, y = pixel_images
-    seen = []
-    original = pixels_module.pixels_to_float
-
-    def spy(x):
-        seen.append((x.dtype, x.device.type))
-        return original(x)
-
-    monkeypatch.setattr(pixels_module, "pixels_to_float", spy)
     model = _fit(X8, y, max_epochs=1, device="cuda", precision=precision)
     proba = model.predict_proba(X8)
-    assert set(seen) == {(torch.uint8, "cuda")}
+    assert model.precision_ == precision
+    assert set(arrivals) == {(torch.uint8, "cuda")}
     # Inference is deterministic on the GPU: the float32 / 255 form of the
     # same images gives the same probabilities.
     np.testing.assert_array_equal(

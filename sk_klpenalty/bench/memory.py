@@ -26,7 +26,7 @@ from torch import nn
 from .rss import TreeRssSampler, rss_available
 from .sizes import Sizes
 from .table import Measurement
-from .timing import seconds, synchronizer
+from .timing import interleaved_seconds, synchronizer
 
 __all__ = ["PooledLinear", "in_child", "measure_memory", "run_child", "write_memmap"]
 
@@ -256,13 +256,9 @@ def _throughput_rows(device: torch.device, sizes: Sizes) -> list[Measurement]:
     y = _labels(n)
     uint8 = lambda: _estimator("cnn", str(device)).fit(X8, y)  # noqa: E731
     float32 = lambda: _estimator("cnn", str(device)).fit(X32, y)  # noqa: E731
-    seconds(uint8, sync)
-    seconds(float32, sync)
-    times: dict[str, list[float]] = {"uint8": [], "float32": []}
-    for repeat in range(sizes.repeats):
-        order = [("uint8", uint8), ("float32", float32)]
-        for name, fn in order if repeat % 2 == 0 else order[::-1]:
-            times[name].append(seconds(fn, sync))
+    times = interleaved_seconds(
+        {"uint8": uint8, "float32": float32}, sync, sizes.repeats
+    )
     return [
         Measurement(
             "fit throughput (seed CNN 3x32x32): float32 input",

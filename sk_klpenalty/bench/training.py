@@ -14,7 +14,7 @@ from ..modules import MLP, SeedCNN
 from ..precision import bf16_supported
 from .sizes import Sizes
 from .table import Measurement
-from .timing import device_kind, seconds, synchronizer
+from .timing import device_kind, interleaved_seconds, seconds, synchronizer
 
 __all__ = ["measure_fit_overhead", "measure_training_steps"]
 
@@ -169,13 +169,9 @@ def _fit_against_bare_loop(device, sizes, module_class, module_kwargs, X, y, lab
                 loss.backward()
                 optimizer.step()
 
-    seconds(bare_loop, sync)
-    seconds(estimator, sync)
-    times: dict[str, list[float]] = {"fit": [], "bare": []}
-    for repeat in range(sizes.repeats):
-        order = [("bare", bare_loop), ("fit", estimator)]
-        for name, fn in order if repeat % 2 == 0 else order[::-1]:
-            times[name].append(seconds(fn, sync))
+    times = interleaved_seconds(
+        {"bare": bare_loop, "fit": estimator}, sync, sizes.repeats
+    )
     overhead = "estimator overhead" + (" (MLP)" if label else "")
     return [
         Measurement(f"fit{label}: bare torch loop", "s", times["bare"]),
