@@ -23,11 +23,11 @@ from sklearn.utils.validation import validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
 from skorch.dataset import ValidSplit
-from skorch.utils import is_dataset, to_tensor
+from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 from torch.utils.data.dataloader import default_collate
 
-from .data import ArrayDataset, BatchAwareCollate, WholeBatches
+from .data import ArrayDataset, BatchAwareCollate, WholeBatches, stack_batches
 from .decode import check_decode, decode_indices, expectation
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
 from .pixels import PixelScalingMixin
@@ -401,7 +401,12 @@ class OrdinalNeuralNet(PrecisionMixin, PixelScalingMixin, NeuralNetClassifier):
         -------
         ndarray of shape (n_samples, n_classes), float32
         """
-        return super().predict_proba(X)
+        nonlin = self._get_predict_nonlinearity()
+        batches = (
+            to_numpy(nonlin(yp[0] if isinstance(yp, tuple) else yp))
+            for yp in self.forward_iter(X, training=False)
+        )
+        return stack_batches(batches, len(X) if hasattr(X, "__len__") else None)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (values from ``classes_``), decoded per ``decode``.

@@ -4,7 +4,13 @@ import numpy as np
 import torch
 from torch.utils.data.dataloader import default_collate
 
-from sk_klpenalty.data import ArrayDataset, BatchAwareCollate, RowView, take_rows
+from sk_klpenalty.data import (
+    ArrayDataset,
+    BatchAwareCollate,
+    RowView,
+    stack_batches,
+    take_rows,
+)
 
 
 def test_array_dataset_serves_whole_batches():
@@ -63,3 +69,13 @@ def test_take_rows_is_lazy_only_for_arrays_when_asked():
     assert isinstance(take_rows(X, [1, 2], lazy=True), RowView)
     assert type(take_rows(X, [1, 2], lazy=False)) is np.ndarray
     assert type(take_rows(X.tolist(), [1, 2], lazy=True)) is list
+
+
+def test_stack_batches_fills_one_array_and_copes_with_miscounts():
+    batches = [np.full((2, 3), i, dtype=np.float32) for i in range(3)]
+    stacked = stack_batches(iter(batches), 6)
+    np.testing.assert_array_equal(stacked, np.concatenate(batches))
+    for n_rows in (None, 2, 9):  # unknown, too few, too many rows announced
+        np.testing.assert_array_equal(
+            stack_batches(iter(batches), n_rows), np.concatenate(batches)
+        )
