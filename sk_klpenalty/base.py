@@ -20,21 +20,20 @@ from types import MappingProxyType
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
-from skorch.utils import is_dataset, to_tensor
+from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
-from torch.utils.data.dataloader import default_collate
 
-from .data import ArrayDataset, BatchAwareCollate
+from .data import ArrayDataset, loader_kwargs, stack_batches
 from .decode import check_decode, decode_indices, expectation
 from .early_stopping import EarlyStoppingMixin
 from .labels import LabelsMixin, ordered_categories
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
+from .pixels import PixelScalingMixin
 from .precision import LOW_PRECISION, PrecisionMixin, check_precision
 from .seeding import seeded
-from .validation import check_device, check_labels, check_labels_known
+from .validation import check_device, check_labels, check_labels_known, check_samples
 from .weights import SampleWeightMixin, dataset_sample_weight
 
 __all__ = ["OrdinalNeuralNet"]
@@ -52,6 +51,7 @@ class OrdinalNeuralNet(
     SampleWeightMixin,
     EarlyStoppingMixin,
     PrecisionMixin,
+    PixelScalingMixin,
     NeuralNetClassifier,
 ):
     """Base of the estimators: ordered labels, weights, validation, seeding, bf16.
@@ -140,8 +140,11 @@ class OrdinalNeuralNet(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
-            Converted to float32. Or a torch ``Dataset`` (then ``classes``
-            must be given unless ``y`` is).
+            uint8/uint16 images are kept as they are and each batch is
+            scaled to [0, 1] on the device; float32 is used as it is (memory
+            maps are read in place); anything else is converted to float32.
+            Or a torch ``Dataset`` (then ``classes`` must be given unless
+            ``y`` is).
         y : array-like of shape (n_samples,)
             Numbers, or labels with an order (``classes=`` or an ordered
             pandas ``Categorical``).
@@ -209,6 +212,8 @@ class OrdinalNeuralNet(
 
     def _validate_training_data(self, X, y, *, reset: bool, classes=None):
         categories = ordered_categories(y)
+        # Array labels are checked here; a Dataset's batch by batch.
+        self._labels_checked = not is_dataset(X)
         if is_dataset(X):
             labels = None if y is None else check_labels(y)
             if reset:
@@ -237,29 +242,7 @@ class OrdinalNeuralNet(
         return X, labels
 
     def _validate_X(self, X, *, reset: bool) -> np.ndarray:
-        X_array = check_array(
-            X, allow_nd=True, dtype=np.float32, estimator=self, input_name="X"
-        )
-        if X_array.ndim == 3:  # (N, H, W): greyscale images, one channel
-            X_array = X_array[:, np.newaxis]
-        if X_array.ndim not in (2, 4):
-            raise ValueError(
-                "X must be 2-D (n_samples, n_features), 3-D (n_samples, height, "
-                "width) or 4-D (n_samples, channels, height, width); got "
-                f"{X_array.ndim}-D with shape {X_array.shape}."
-            )
-        # Feature names come from a DataFrame; counts from the array we train on.
-        source = X if hasattr(X, "columns") else X_array
-        validate_data(self, source, reset=reset, skip_check_array=True)
-        sample_shape = X_array.shape[1:]
-        if reset:
-            self.input_shape_ = sample_shape
-        elif getattr(self, "input_shape_", sample_shape) != sample_shape:
-            raise ValueError(
-                f"X has samples of shape {sample_shape}, but {type(self).__name__} "
-                f"was fitted on samples of shape {self.input_shape_}."
-            )
-        return X_array
+        return check_samples(self, X, reset=reset)
 
     def check_data(self, X, y=None) -> None:
         # Done before training by _validate_training_data; skorch's version
@@ -315,6 +298,13 @@ class OrdinalNeuralNet(
         self._channels_last_module()
         return self
 
+    def _set_training(self, training=True):
+        # skorch calls this every batch; train()/eval() walk every submodule.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Loss of a batch: labels are mapped to class indices for the criterion.
 
@@ -347,11 +337,7 @@ class OrdinalNeuralNet(
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         if isinstance(iterator, type) and issubclass(iterator, DataLoader):
-            if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
-                kwargs["shuffle"] = True
-            kwargs["collate_fn"] = BatchAwareCollate(
-                kwargs.get("collate_fn") or default_collate
-            )
+            kwargs = loader_kwargs(dataset, kwargs, training)
         return iterator(dataset, **kwargs)
 
     # ------------------------------------------------------------- predict
@@ -373,7 +359,12 @@ class OrdinalNeuralNet(
         -------
         ndarray of shape (n_samples, n_classes), float32
         """
-        return super().predict_proba(X)
+        nonlin = self._get_predict_nonlinearity()
+        batches = (
+            to_numpy(nonlin(yp[0] if isinstance(yp, tuple) else yp))
+            for yp in self.forward_iter(X, training=False)
+        )
+        return stack_batches(batches, len(X) if hasattr(X, "__len__") else None)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (from ``classes_``), decoded per ``decode``.

@@ -1,4 +1,7 @@
-"""Running the fits on a dask cluster: ``--scheduler`` and ``--dask-local``."""
+"""Running the fits on a dask cluster: ``--scheduler`` (optionally over TLS,
+``--tls-ca-file/--tls-cert/--tls-key``) and ``--dask-local``; and
+:func:`scheduler_backend`, the same for ``compare_penalty(scheduler=...)``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,14 @@ from contextlib import ExitStack, contextmanager
 
 from .errors import UserError
 
-__all__ = ["fits_backend", "import_distributed", "loopback_cluster"]
+__all__ = [
+    "connect",
+    "fits_backend",
+    "import_distributed",
+    "loopback_cluster",
+    "scheduler_backend",
+    "security_from_args",
+]
 
 TRIM_SETTING = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 DASK_MISSING = (
@@ -43,16 +53,104 @@ def fits_backend(args: argparse.Namespace) -> Iterator[None]:
             client = stack.enter_context(distributed.Client(cluster))
         else:
             try:
-                client = stack.enter_context(distributed.Client(args.scheduler))
-            except (OSError, TimeoutError, ValueError, TypeError) as error:
-                reason = str(error).strip().splitlines()[0] if str(error) else ""
-                raise UserError(
-                    f"--scheduler: cannot connect to {args.scheduler!r}: "
-                    f"{reason or type(error).__name__}"
-                ) from None
+                client = connect(args.scheduler, security_from_args(args))
+            except ValueError as error:
+                raise UserError(f"--{error}") from None
+            stack.enter_context(client)
         _check_workers(client, args.scheduler)
         stack.enter_context(joblib.parallel_config(backend="dask"))
         yield
+
+
+@contextmanager
+def scheduler_backend(scheduler: str | None, security=None) -> Iterator[None]:
+    """joblib's dask backend on the cluster of ``scheduler`` (if not None).
+
+    Parameters
+    ----------
+    scheduler : str or None
+        The scheduler's address, e.g. ``"tls://10.0.0.5:8786"``. None: leave
+        joblib's backend as it is.
+    security : distributed.security.Security, optional
+        TLS certificates for the connection (``Security.temporary()`` or
+        ``Security(tls_ca_file=..., tls_client_cert=..., tls_client_key=...,
+        require_encryption=True)``).
+    """
+    if scheduler is None:
+        if security is not None:
+            raise ValueError("security is only used with scheduler=ADDRESS.")
+        yield
+        return
+    import joblib
+
+    with connect(scheduler, security) as client:
+        try:
+            _check_workers(client, scheduler)
+        except UserError as error:
+            raise ValueError(str(error).removeprefix("--")) from None
+        with joblib.parallel_config(backend="dask"):
+            yield
+
+
+def connect(address: str, security=None):
+    """A ``distributed.Client`` of the scheduler at ``address``.
+
+    Raises ValueError (``"scheduler: cannot connect to ..."``) when the
+    scheduler is unreachable or refuses the connection (e.g. a TLS
+    certificate it does not accept), TypeError for a ``security`` that is no
+    ``distributed.security.Security``.
+    """
+    try:
+        import distributed
+        from distributed.security import Security
+    except ImportError:
+        raise ValueError(f"scheduler {DASK_MISSING}") from None
+    if security is not None and not isinstance(security, Security):
+        raise TypeError(
+            "security must be a distributed.security.Security (TLS "
+            f"certificates) or None, got {type(security).__name__}."
+        )
+    if security is not None and not address.startswith("tls://"):
+        raise ValueError(f"scheduler: TLS needs a tls:// address, got {address!r}.")
+    try:
+        return distributed.Client(address, security=security)
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error) else ""
+        hint = ""
+        if security is None and address.startswith("tls://"):
+            hint = " (a tls:// scheduler needs this client's certificates)"
+        raise ValueError(
+            f"scheduler: cannot connect to {address!r}: "
+            f"{reason or type(error).__name__}{hint}"
+        ) from None
+
+
+def security_from_args(args: argparse.Namespace):
+    """The ``Security`` of ``--tls-ca-file/--tls-cert/--tls-key``, or None."""
+    files = {
+        "--tls-ca-file": getattr(args, "tls_ca_file", None),
+        "--tls-cert": getattr(args, "tls_cert", None),
+        "--tls-key": getattr(args, "tls_key", None),
+    }
+    given = [option for option, path in files.items() if path is not None]
+    if not given:
+        return None
+    if args.scheduler is None:
+        raise UserError(f"{given[0]} is only used with --scheduler tls://HOST:PORT")
+    if len(given) < len(files):
+        missing = ", ".join(option for option in files if option not in given)
+        raise UserError(f"TLS needs all three certificate options; missing {missing}")
+    for option, path in files.items():
+        if not os.path.isfile(path):
+            raise UserError(f"{option}: no such file: {path!r}")
+    from distributed.security import Security
+
+    return Security(
+        tls_ca_file=files["--tls-ca-file"],
+        tls_client_cert=files["--tls-cert"],
+        tls_client_key=files["--tls-key"],
+        require_encryption=True,
+    )
 
 
 def loopback_cluster(n_workers: int):
@@ -74,6 +172,7 @@ def loopback_cluster(n_workers: int):
 def import_distributed(args: argparse.Namespace):
     """``distributed`` for ``--scheduler``/``--dask-local``; ``None`` without them."""
     if args.scheduler is None and args.dask_local is None:
+        security_from_args(args)  # certificate options alone are an error
         return None
     option = "--scheduler" if args.scheduler is not None else "--dask-local"
     if args.dask_local is not None and args.dask_local < 2:
@@ -83,6 +182,7 @@ def import_distributed(args: argparse.Namespace):
         import distributed
     except ImportError:
         raise UserError(f"{option} {DASK_MISSING}") from None
+    security_from_args(args)  # certificate options: fail before loading the data
     return distributed
 
 

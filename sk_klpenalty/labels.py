@@ -194,15 +194,28 @@ class LabelsMixin:
             if not is_numeric_labels(labels) or not is_numeric_labels(self.classes_):
                 return torch.from_numpy(label_indices(labels, self.classes_))
         labels = torch.as_tensor(y_true)
-        values = torch.as_tensor(self.classes_, dtype=torch.float64)
-        values = values.to(labels.device)
+        values = self._class_values_on(labels.device)
         labels = labels.to(torch.float64).reshape(-1)
         index = torch.searchsorted(values, labels)
         # Labels from a user Dataset are not validated up front: check them
         # here (cheap on the CPU, where batches are built).
-        if labels.device.type == "cpu":
+        if labels.device.type == "cpu" and not getattr(self, "_labels_checked", 0):
             found = index.clamp(max=len(values) - 1)
             if bool((values[found] != labels).any()):
                 unknown = labels[values[found] != labels].unique()[:5].tolist()
                 raise ValueError(f"y holds labels that are not in classes_: {unknown}.")
         return index
+
+    def _class_values_on(self, device: torch.device) -> torch.Tensor:
+        """``classes_`` as a float64 tensor on ``device``, built once per fit."""
+        classes = self.classes_
+        cached = getattr(self, "_class_values_cache", None)
+        if cached is None or cached[0] is not classes or cached[1].device != device:
+            values = torch.as_tensor(classes, dtype=torch.float64).to(device)
+            self._class_values_cache = cached = (classes, values)
+        return cached[1]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_class_values_cache", None)  # may hold a CUDA tensor
+        return state

@@ -1,6 +1,7 @@
-"""Checks of parameters and labels shared by the estimators, ``compare`` and
-the command line: a clear ``ValueError``/``TypeError`` naming the parameter,
-raised before any training starts.
+"""Checks of parameters, labels and ``X`` shared by the estimators,
+``compare`` and the command line: a clear ``ValueError``/``TypeError`` naming
+the parameter, raised before any training starts. ``X`` is checked without a
+copy where the estimators can use it as it is (:func:`check_X`).
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import column_or_1d, validate_data
 
 __all__ = [
+    "check_X",
     "check_choices",
     "check_device",
     "check_int",
@@ -19,6 +21,7 @@ __all__ = [
     "check_labels",
     "check_labels_known",
     "check_real",
+    "check_samples",
     "is_int",
     "is_numeric_labels",
     "is_real",
@@ -222,3 +225,89 @@ def check_int(value, name: str, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
     return int(value)
+
+
+def check_X(X, *, estimator=None):
+    """``X`` as the estimators use it, copied only where a copy is needed.
+
+    * uint8 and uint16 arrays (pixels, scaled to [0, 1] batch by batch on the
+      device, see :mod:`sk_klpenalty.pixels`) and float32 arrays are used as
+      they are: memory maps stay memory maps, and a :class:`RowView` (a fold
+      of ``compare``) stays a view. Finiteness of float32 values is checked
+      a chunk of rows at a time; integers hold no NaN or infinity.
+    * Anything else (float64, other integer dtypes, lists, DataFrames) goes
+      through scikit-learn's ``check_array`` and becomes float32, as before.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.zeros((2, 1, 8, 8), dtype=np.uint8)
+    >>> check_X(images) is images
+    True
+    >>> check_X([[1, 2], [3, 4]]).dtype
+    dtype('float32')
+    """
+    from sklearn import config_context, get_config
+    from sklearn.utils.validation import assert_all_finite, check_array
+
+    from .data import RowView
+    from .memmap import MemmapRows, iter_row_chunks
+    from .pixels import is_pixel_dtype
+
+    base = X.base if isinstance(X, RowView) else X
+    in_place = isinstance(base, np.ndarray) and (
+        is_pixel_dtype(base.dtype) or base.dtype == np.float32
+    )
+    if not in_place:
+        return check_array(
+            X, allow_nd=True, dtype=np.float32, estimator=estimator, input_name="X"
+        )
+    # scikit-learn's checks of shape and sample count (on a view: no reading).
+    with config_context(assume_finite=True):
+        check_array(
+            base if base is X else base[: min(1, len(X))],
+            allow_nd=True,
+            dtype=None,
+            estimator=estimator,
+            input_name="X",
+        )
+    if base.dtype.kind == "f" and not get_config()["assume_finite"]:
+        disk = MemmapRows.of(base)
+        rows = X.rows if isinstance(X, RowView) else None
+        row_bytes = base.itemsize * int(np.prod(base.shape[1:]))
+        name = None if estimator is None else type(estimator).__name__
+        for chunk in iter_row_chunks(len(X), row_bytes):
+            if disk is None:
+                values = X[chunk]
+            else:  # from the file: the pass leaves nothing resident
+                index = np.arange(chunk.start, chunk.stop)
+                values = disk.take(index if rows is None else rows[index])
+            assert_all_finite(values, input_name="X", estimator_name=name)
+    return X
+
+
+def check_samples(estimator, X, *, reset: bool) -> np.ndarray:
+    """``X`` as images (N, C, H, W) or rows (N, F), checked by :func:`check_X`;
+    sets (``reset``) or checks the estimator's ``n_features_in_`` and
+    ``input_shape_``."""
+    X_array = check_X(X, estimator=estimator)  # uint8 and memory maps: no copy
+    if X_array.ndim == 3:  # (N, H, W): greyscale images, one channel
+        X_array = X_array[:, np.newaxis]
+    if X_array.ndim not in (2, 4):
+        raise ValueError(
+            "X must be 2-D (n_samples, n_features), 3-D (n_samples, height, "
+            "width) or 4-D (n_samples, channels, height, width); got "
+            f"{X_array.ndim}-D with shape {X_array.shape}."
+        )
+    # Feature names come from a DataFrame; counts from the array we train on.
+    source = X if hasattr(X, "columns") else X_array
+    validate_data(estimator, source, reset=reset, skip_check_array=True)
+    sample_shape = X_array.shape[1:]
+    if reset:
+        estimator.input_shape_ = sample_shape
+    elif getattr(estimator, "input_shape_", sample_shape) != sample_shape:
+        raise ValueError(
+            f"X has samples of shape {sample_shape}, but {type(estimator).__name__} "
+            f"was fitted on samples of shape {estimator.input_shape_}."
+        )
+    return X_array

@@ -4,6 +4,7 @@ No timing assertions: the numbers depend on the machine.
 """
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from conftest import requires_cuda
 
 from sk_klpenalty import ce_kl_loss
 from sk_klpenalty.bench import Measurement, format_table, seed_style_loss
+from sk_klpenalty.bench import utkface as utkface_bench
+from sk_klpenalty.bench.rss import rss_available
 from sk_klpenalty.cli import main
 
 MEASUREMENTS = [
@@ -33,6 +36,20 @@ MEASUREMENTS = [
     "fit: bare torch loop",
     "fit: KLPenaltyClassifier.fit",
     "estimator overhead: fit / bare loop",
+    "fit (MLP 2x128, 5000x20): bare torch loop",
+    "fit (MLP 2x128, 5000x20): KLPenaltyClassifier.fit",
+    "estimator overhead (MLP): fit / bare loop",
+    "memory: footprint, seed CNN fit (256 images 3x32x32)",
+    "memory: footprint, cheap net fit (256 images)",
+    "memory: fit on N MB uint8 in memory (cheap net)",
+    "memory: in memory / (1.2 x data + footprint)",
+    "memory: fit on a N MB read-only memmap (cheap net)",
+    "memory: memmap / (footprint + 10% of data)",
+    "memory: compare on the memmap, 2 workers, summed peak RSS",
+    "memory: compare / (2 x (footprint + 10% data) + 1 GB)",
+    "fit throughput (seed CNN 3x32x32): float32 input",
+    "fit throughput (seed CNN 3x32x32): uint8 input",
+    "uint8 / float32 img/s",
 ]
 TARGETS = {
     "loss speed-up: seed loop / ce_kl_loss": ">= 100",
@@ -43,9 +60,15 @@ TARGETS = {
     "penalty overhead from loss timings: 1 + (CEKLLoss - CE) / step": "<= 1.01",
     "bf16 speed-up: bf16 / fp32 img/s": ">= 2.5",
     "estimator overhead: fit / bare loop": "<= 1.10",
+    "estimator overhead (MLP): fit / bare loop": "<= 1.10",
+    "memory: in memory / (1.2 x data + footprint)": "<= 1",
+    "memory: memmap / (footprint + 10% of data)": "<= 1",
+    "memory: compare / (2 x (footprint + 10% data) + 1 GB)": "<= 1",
+    "uint8 / float32 img/s": ">= 1",
 }
 
 
+@pytest.mark.skipif(not rss_available(), reason="the memory rows need Linux /proc")
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=requires_cuda)])
 def test_quick_bench_prints_and_writes_every_measurement(tmp_path, capsys, device):
     path = tmp_path / "b.json"
@@ -59,10 +82,12 @@ def test_quick_bench_prints_and_writes_every_measurement(tmp_path, capsys, devic
         assert key in report["machine"], key
         assert f"{key}:" in printed
     assert report["quick"] is True and report["sizes"]["repeats"] == 1
-    rows = {row["name"]: row for row in report["measurements"]}
+    rows = {
+        re.sub(r"\d+ MB", "N MB", row["name"]): row for row in report["measurements"]
+    }
     assert list(rows) == MEASUREMENTS
     for name, row in rows.items():
-        assert name in printed
+        assert row["name"] in printed
         assert row["target"] == TARGETS.get(name)
         not_applicable = name.startswith(("bf16", "train throughput (seed CNN): bf16"))
         if not row["values"]:  # only bf16 rows, only without bf16 support
@@ -134,3 +159,32 @@ def test_repeats_must_be_positive(capsys):
         main(["bench", "--repeats", "0"])
     assert exit_info.value.code == 2
     assert "--repeats" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not rss_available(), reason="needs Linux /proc")
+def test_utkface_size_run_reports_time_memory_and_projection(
+    tmp_path, capsys, monkeypatch
+):
+    # The same run on a stand-in of 300 images 3x16x16 (the real one is long).
+    monkeypatch.setattr(utkface_bench, "UTKFACE_SHAPE", (300, 3, 16, 16))
+    path = tmp_path / "u.json"
+    assert main(["bench", "--utkface-size", "--json", str(path)]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(path.read_text())
+    assert report["utkface_size"] is True
+    rows = {row["name"]: row for row in report["measurements"]}
+    (fit,) = [name for name in rows if name.startswith("UTKFace-sized fit, 1 epoch")]
+    if not report["machine"]["bf16"]:
+        assert "fp32 (bf16 not native here)" in fit
+    train = rows["UTKFace-sized training throughput"]["median"]
+    assert train == pytest.approx(300 / rows[fit]["median"])
+    projected = rows["projected compare --preset seed (40 fits x 75 epochs)"]
+    assert projected["unit"] == "h" and projected["median"] > 0
+    assert "RSS growth / (footprint + 10% of data)" in printed
+
+
+def test_seed_job_projection_counts_every_fit_epoch_and_prediction():
+    n = utkface_bench.UTKFACE_SHAPE[0]
+    # 40 fits, each 75 epochs over 4/5 of the images, then the other 1/5.
+    expected = 40 * (n * 0.8 * 75 * 2.0 + n * 0.2 * 1.0)
+    assert utkface_bench.seed_job_seconds(2.0, 1.0) == pytest.approx(expected)

@@ -231,3 +231,37 @@ def _rows(path):
         for fold, row in zip(folds, rows, strict=True)
         if folds.count(fold) == 3
     }
+
+
+def test_compare_prints_an_estimated_time_before_the_first_fit(tmp_path, capsys):
+    assert main(["compare", *QUICK, "--no-controls", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    # 1 epoch per fit; baseline and one penalty setting on 2 folds.
+    assert "compare: estimated time: about" in err
+    assert "for 4 fits of 1 epoch(s) on this machine (cpu, fp32" in err
+    assert main(["compare", *QUICK, "--no-estimate", "--out", str(tmp_path)]) == 0
+    assert "estimated time" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_precision_bf16_is_used_where_native_and_noted_where_not(
+    tmp_path, capsys, monkeypatch, native
+):
+    import json
+
+    from sk_klpenalty import precision
+
+    monkeypatch.setattr(precision, "bf16_supported", lambda device=None: native)
+    args = ["compare", *QUICK, "--no-controls", "--no-estimate", "--precision"]
+    assert main([*args, "bf16", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    job = json.loads((tmp_path / "job.json").read_text())
+    assert job["estimator"]["precision"] == ("bf16" if native else "fp32")
+    assert ("--precision bf16 is not native on this CPU" in err) is not native
+
+
+def test_precision_must_be_fp32_or_bf16(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--precision", "fp16"])
+    assert exit_info.value.code == 2
+    assert "--precision" in capsys.readouterr().err

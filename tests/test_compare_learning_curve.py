@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty, corrected_resampled_ttest
 from sk_klpenalty.compare import runner as compare_runner
+from sk_klpenalty.compare.folds import fold_seed
 from sk_klpenalty.compare.learning_curve import check_train_sizes
 
 
@@ -23,7 +24,7 @@ def test_each_size_trains_every_configuration_on_one_stratified_subsample(
     _, y = stamped
     result, splits, fits = sized_run
     for fold, (train, _) in enumerate(splits):
-        seed = compare_runner._fold_seed(0, 0, fold)
+        seed = fold_seed(0, 0, fold)
         small = {ids for state, ids in fits if state == seed and len(ids) < len(train)}
         assert len(small) == 1  # baseline and penalty: the same subsample
         (subsample,) = small

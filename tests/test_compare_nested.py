@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty
 from sk_klpenalty.compare import runner as compare_runner
+from sk_klpenalty.compare.folds import fold_seed
 from sk_klpenalty.compare.nested import NESTED, chosen_settings
 
 
@@ -20,7 +21,7 @@ def nested_run(stamped):
 def test_the_inner_search_never_sees_the_outer_test_fold(nested_run):
     result, splits, fits = nested_run
     for fold, (train, test) in enumerate(splits):
-        seed = compare_runner._fold_seed(0, 0, fold)
+        seed = fold_seed(0, 0, fold)
         trained = [ids for state, ids in fits if state == seed]
         # baseline + 2 settings, then 2 settings x 3 inner folds + the refit
         assert len(trained) == 3 + 2 * 3 + 1

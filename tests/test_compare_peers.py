@@ -17,6 +17,7 @@ from sk_klpenalty import (
 )
 from sk_klpenalty.compare import compare_penalty
 from sk_klpenalty.compare import runner as compare_runner
+from sk_klpenalty.compare.folds import fold_seed
 from sk_klpenalty.compare.peers import PEERS, PeerConfig, peer_configs
 
 TINY = {"max_epochs": 1, "batch_size": 32}
@@ -109,7 +110,7 @@ def test_a_peer_fit_is_the_estimator_it_names_on_the_same_fold_and_seed(task, re
     """The regression row equals a direct OrdinalRegressor fit with the fold's seed."""
     X, y = task
     train, test = next(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))
-    seed = compare_runner._fold_seed(0, 0, 0)
+    seed = fold_seed(0, 0, 0)
     model = OrdinalRegressor(**TINY, classes=np.unique(y), random_state=seed)
     model.fit(X[train], y[train])
     rows = result.records.query("config == 'peer: regression' and fold == 0")

@@ -238,11 +238,21 @@ def count_decodes(monkeypatch):
 
 
 @pytest.fixture
-def forbid_decodes(monkeypatch):
-    def fail(path, image_size):
-        raise AssertionError(f"{path} was decoded")
+def forbid_decodes_later(monkeypatch):
+    """Call it to make any further decoding fail."""
 
-    monkeypatch.setattr(utkface_module, "_decode_image", fail)
+    def forbid():
+        def fail(path, image_size):
+            raise AssertionError(f"{path} was decoded")
+
+        monkeypatch.setattr(utkface_module, "_decode_image", fail)
+
+    return forbid
+
+
+@pytest.fixture
+def forbid_decodes(forbid_decodes_later):
+    forbid_decodes_later()
 
 
 def _load(folder, **kwargs):
@@ -364,7 +374,64 @@ def test_second_call_loads_from_cache(utk_folder, cache, monkeypatch):
 
 def test_cache_leaves_no_temporary_files(utk_folder, cache):
     _load(utk_folder, image_size=16, cache_dir=cache)
-    assert [p.suffix for p in cache.iterdir()] == [".npz"]
+    assert sorted(p.suffix for p in cache.iterdir()) == [".npy", ".npz"]
+
+
+def test_uint8_are_the_float32_images_times_255(utk_folder, cache):
+    (X, y, _), _ = _load(utk_folder, image_size=16, cache_dir=cache)
+    (X8, y8, _), _ = _load(utk_folder, image_size=16, cache_dir=cache, dtype="uint8")
+    assert X8.dtype == np.uint8 and not isinstance(X8, np.memmap)
+    np.testing.assert_array_equal(X8.astype(np.float32) / 255, X)
+    np.testing.assert_array_equal(y8, y)
+
+
+def test_mmap_maps_the_cache_read_only(utk_folder, cache, forbid_decodes_later):
+    first, _ = _load(utk_folder, image_size=16, cache_dir=cache, dtype="uint8")
+    forbid_decodes_later()
+    for _ in range(2):
+        (X, y, _), _ = _load(
+            utk_folder, image_size=16, cache_dir=cache, dtype="uint8", mmap=True
+        )
+        assert isinstance(X, np.memmap) and X.mode == "r" and not X.flags.writeable
+        assert os.path.dirname(X.filename) == str(cache)
+        np.testing.assert_array_equal(X, first[0])
+
+
+def test_mmap_right_after_decoding_is_a_map(utk_folder, cache):
+    (X, _, _), _ = _load(
+        utk_folder, image_size=8, cache_dir=cache, dtype="uint8", mmap=True
+    )
+    assert isinstance(X, np.memmap) and X.mode == "r"
+
+
+def test_mmap_falls_back_to_memory_when_the_cache_cannot_be_written(
+    utk_folder, tmp_path
+):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    (X, _, _), caught = _load(
+        utk_folder, image_size=8, cache_dir=blocked, dtype="uint8", mmap=True
+    )
+    assert X.dtype == np.uint8 and not isinstance(X, np.memmap)
+    messages = [str(w.message) for w in caught]
+    assert any("mmap=True returns the images in memory" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"dtype": "float64"}, ValueError, 'dtype must be "float32" or "uint8"'),
+        ({"dtype": "pixels"}, ValueError, "dtype must be"),
+        ({"mmap": 1}, TypeError, "mmap must be True or False"),
+        ({"mmap": True}, ValueError, 'pass dtype="uint8"'),
+        ({"mmap": True, "dtype": "uint8", "cache_dir": False}, ValueError, "cache"),
+    ],
+)
+def test_bad_dtype_or_mmap_raises_before_decoding(
+    utk_folder, forbid_decodes, kwargs, error, match
+):
+    with pytest.raises(error, match=match):
+        load_utkface(utk_folder, image_size=8, **kwargs)
 
 
 def test_added_image_invalidates_cache(utk_folder, cache, count_decodes):

@@ -258,7 +258,7 @@ def test_permuted_control_spreads_like_the_gaussian_onto_shuffled_classes():
 
 
 def test_functional_cache_matches_the_per_batch_rows_and_stays_small():
-    from sk_klpenalty.losses import cekl as losses
+    from sk_klpenalty.losses import tables
 
     logits, target = torch.randn(64, 30), torch.randint(0, 30, (64,))
     for sigma in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 1.0):
@@ -270,7 +270,7 @@ def test_functional_cache_matches_the_per_batch_rows_and_stays_small():
             expected = reference_loss(logits, target, alpha, sigma, np.arange(30))
             torch.testing.assert_close(cached, rows)
             assert cached.item() == pytest.approx(expected, rel=1e-5)
-    assert len(losses._functional_tables) <= losses._FUNCTIONAL_CACHE_SIZE
+    assert len(tables._functional_tables) <= tables._FUNCTIONAL_CACHE_SIZE
 
 
 def test_module_follows_alpha_changes_between_batches():
@@ -287,7 +287,7 @@ def test_module_follows_alpha_changes_between_batches():
 def test_batches_of_every_size_get_the_mean_loss():
     # The cached rows are scaled by 1/B: a short last batch must not reuse
     # the full batch's scale, and the cache must not grow with each size.
-    from sk_klpenalty.losses import cekl as losses
+    from sk_klpenalty.losses import cekl
 
     criterion = CEKLLoss(alpha=0.5, sigma=1.5, class_values=[1, 2, 4, 8, 9])
     torch.manual_seed(0)
@@ -298,7 +298,7 @@ def test_batches_of_every_size_get_the_mean_loss():
         functional = ce_kl_loss(logits, target, alpha=0.5, sigma=1.5)
         expected = reference_loss(logits, target, 0.5, 1.5, np.arange(5))
         assert functional.item() == pytest.approx(expected, rel=1e-5)
-    assert len(criterion._weights) <= losses._MAX_BATCH_SIZES
+    assert len(criterion._weights) <= cekl._MAX_BATCH_SIZES
 
 
 def test_an_empty_batch_gives_nan_like_cross_entropy():

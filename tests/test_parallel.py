@@ -215,3 +215,53 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert "cannot connect to 'tcp://127.0.0.1:9'" in err.splitlines()[-1]
+
+
+def _memmap_probe(log_dir):
+    """An estimator that records, in its worker, what a fit received as X."""
+
+    class MemmapProbe(KLPenaltyClassifier):  # nested: shipped to workers by value
+        def fit(self, X, y, **fit_params):
+            source = getattr(X, "base", None)  # a fold: rows of the job's X
+            with open(os.path.join(log_dir, f"{os.getpid()}.txt"), "a") as log:
+                print(type(X).__name__, getattr(source, "filename", None), file=log)
+            return super().fit(X, y, **fit_params)
+
+    return MemmapProbe
+
+
+def test_compare_workers_read_a_memmap_from_its_file(digits, tmp_path):
+    X, y = digits
+    pixels = np.round(X * 255).astype(np.uint8)
+    np.save(tmp_path / "X.npy", pixels)
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    probe = _memmap_probe(str(logs))(max_epochs=1, batch_size=32)
+    common = {"cv": 2, "controls": False, "progress": False}
+    records = compare_penalty(X_map, y, estimator=probe, n_jobs=2, **common).records
+    seen = [
+        line.split()
+        for log in logs.iterdir()
+        for line in log.read_text().split("\n")
+        if line
+    ]
+    assert f"{os.getpid()}.txt" not in {log.name for log in logs.iterdir()}
+    assert len(seen) == 4  # 2 configurations x 2 folds, each in a worker
+    assert all(kind == "RowView" and name == str(X_map.filename) for kind, name in seen)
+    # Same numbers as the same images in memory as float32 / 255, serially.
+    with torch_threads(TWO_WORKER_THREADS):
+        serial = compare_penalty(
+            pixels.astype(np.float32) / 255,
+            y,
+            estimator=KLPenaltyClassifier(max_epochs=1, batch_size=32),
+            **common,
+        ).records
+    columns = ["config", "repeat", "fold", "decode", "mse", "accuracy"]
+    key = ["config", "repeat", "fold", "decode"]
+    assert (
+        records[columns]
+        .sort_values(key)
+        .reset_index(drop=True)
+        .equals(serial[columns].sort_values(key).reset_index(drop=True))
+    )

@@ -8,7 +8,9 @@ import json
 import torch
 
 from ..errors import UserError
+from . import utkface
 from .loss import measure_loss
+from .memory import measure_memory
 from .sizes import FULL, QUICK, Sizes, describe_sizes
 from .table import Measurement, format_table
 from .timing import device_kind, machine_info
@@ -47,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"timed repeats per measurement (default {FULL.repeats}, "
         f"{QUICK.repeats} with --quick)",
     )
+    parser.add_argument(
+        "--utkface-size",
+        action="store_true",
+        help="instead: one epoch of the seed's setup on random uint8 images of "
+        "UTKFace's size (23708x3x128x128) from a memory map, with its peak RSS "
+        "and the projected time of compare --preset seed (long on a CPU)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write all numbers here")
 
 
@@ -79,17 +88,26 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats is not None:
         sizes = Sizes(**{**sizes.__dict__, "repeats": args.repeats})
     machine = machine_info(device)
-    print(f"sk-klpenalty bench{' --quick' if args.quick else ''}")
+    flags = " --quick" * bool(args.quick) + " --utkface-size" * bool(args.utkface_size)
+    print(f"sk-klpenalty bench{flags}")
     for key, value in machine.items():
         shown = ("yes" if value else "no") if isinstance(value, bool) else value
         print(f"  {key + ':':<14}{shown}")
-    print(f"  {'sizes:':<14}{describe_sizes(sizes)}")
+    if args.utkface_size:
+        shape = "x".join(map(str, utkface.UTKFACE_SHAPE))
+        print(f"  {'sizes:':<14}uint8 {shape} memmap, 1 epoch, seed CNN, batch 256")
+    else:
+        print(f"  {'sizes:':<14}{describe_sizes(sizes)}")
     print(flush=True)
 
-    measurements = run_measurements(device, sizes)
+    if args.utkface_size:
+        measurements = utkface.measure_utkface_size(device)
+    else:
+        measurements = run_measurements(device, sizes)
     print(format_table(measurements))
     if not machine["bf16"]:
-        print(f"\nbf16 not supported on this {device_kind(device)}: bf16 row n/a.")
+        rows = "fp32 instead of bf16" if args.utkface_size else "bf16 row n/a"
+        print(f"\nbf16 not supported on this {device_kind(device)}: {rows}.")
     with_target = [m for m in measurements if m.met is not None]
     met = sum(bool(m.met) for m in with_target)
     print(f"\ntargets met: {met} of {len(with_target)}")
@@ -98,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             "machine": machine,
             "sizes": sizes.__dict__,
             "quick": bool(args.quick),
+            "utkface_size": bool(args.utkface_size),
             "measurements": [m.as_dict() for m in measurements],
             "all_targets_met": met == len(with_target),
         }
@@ -162,4 +181,5 @@ def run_measurements(device: torch.device, sizes: Sizes) -> list[Measurement]:
         derived,
         *step_rows[split:],
         *measure_fit_overhead(device, sizes),
+        *measure_memory(device, sizes),
     ]

@@ -21,6 +21,15 @@ class Sizes:
         The seed CNN's image side, batch size and classes (training steps).
     fit_samples, fit_size, fit_classes, fit_batch, fit_epochs :
         The data set (1-channel images) and schedule of the fit measurement.
+    mlp_samples, mlp_features :
+        The tabular data set of the fit measurement's MLP case.
+    memory_images : int
+        uint8 images 3x32x32 of the in-memory RSS measurement.
+    memmap_factor : float
+        The memory-mapped data set's size, in multiples of the in-memory
+        bound (1.2 x data + footprint); the issue's target uses 4.
+    throughput_images : int
+        Images of the uint8 vs float32 throughput measurement.
     repeats : int
         Timed repeats of every measurement (after one warm-up).
     """
@@ -38,6 +47,11 @@ class Sizes:
     fit_classes: int = 24
     fit_batch: int = 64
     fit_epochs: int = 2
+    mlp_samples: int = 20_000
+    mlp_features: int = 20
+    memory_images: int = 38_400
+    memmap_factor: float = 4.0
+    throughput_images: int = 1024
     repeats: int = 5
 
 
@@ -49,6 +63,10 @@ QUICK = Sizes(
     cnn_batch=64,
     fit_samples=1024,
     fit_epochs=1,
+    mlp_samples=5_000,
+    memory_images=4_800,
+    memmap_factor=0.5,
+    throughput_images=256,
     repeats=3,
 )
 
@@ -59,6 +77,8 @@ def describe_sizes(sizes: Sizes) -> str:
         f"sigma={sizes.loss_sigma:g}; CNN step 3x{sizes.cnn_size}x{sizes.cnn_size} "
         f"batch {sizes.cnn_batch} K={sizes.cnn_classes}; fit {sizes.fit_samples} "
         f"images 1x{sizes.fit_size}x{sizes.fit_size} K={sizes.fit_classes} batch "
-        f"{sizes.fit_batch} x {sizes.fit_epochs} epoch(s); median of "
-        f"{sizes.repeats} repeat(s) after a warm-up"
+        f"{sizes.fit_batch} x {sizes.fit_epochs} epoch(s), and MLP on "
+        f"{sizes.mlp_samples}x{sizes.mlp_features}; memory: {sizes.memory_images} "
+        f"uint8 images 3x32x32, memmap {sizes.memmap_factor:g}x the in-memory "
+        f"bound; median of {sizes.repeats} repeat(s) after a warm-up"
     )

@@ -11,7 +11,13 @@ import torch
 
 from ..precision import bf16_supported
 
-__all__ = ["device_kind", "machine_info", "seconds", "synchronizer"]
+__all__ = [
+    "device_kind",
+    "interleaved_seconds",
+    "machine_info",
+    "seconds",
+    "synchronizer",
+]
 
 
 def machine_info(device: torch.device) -> dict:
@@ -72,3 +78,23 @@ def seconds(fn: Callable[[], object], sync: Callable[[], None], n: int = 1) -> f
         fn()
     sync()
     return (time.perf_counter() - start) / n
+
+
+def interleaved_seconds(
+    functions: dict[str, Callable[[], object]],
+    sync: Callable[[], None],
+    repeats: int,
+) -> dict[str, list[float]]:
+    """Wall time of each function per repeat, after one untimed warm-up call.
+
+    The order alternates between repeats, so that a drift of the machine's
+    speed hits both sides of a ratio alike.
+    """
+    for fn in functions.values():
+        seconds(fn, sync)
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    order = list(functions.items())
+    for repeat in range(repeats):
+        for name, fn in order if repeat % 2 == 0 else order[::-1]:
+            times[name].append(seconds(fn, sync))
+    return times

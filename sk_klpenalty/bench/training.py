@@ -1,5 +1,5 @@
 """Measurements 2-4: penalty overhead per training step, bf16 throughput, and
-the estimator's overhead over a bare torch loop."""
+the estimator's overhead over a bare torch loop (seed CNN and MLP)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import torch
 
 from ..estimator import KLPenaltyClassifier
 from ..losses import CEKLLoss
-from ..modules import SeedCNN
+from ..modules import MLP, SeedCNN
 from ..precision import bf16_supported
 from .sizes import Sizes
 from .table import Measurement
-from .timing import device_kind, seconds, synchronizer
+from .timing import device_kind, interleaved_seconds, seconds, synchronizer
 
 __all__ = ["measure_fit_overhead", "measure_training_steps"]
 
@@ -114,18 +114,33 @@ def measure_training_steps(device: torch.device, sizes: Sizes) -> list[Measureme
 
 
 def measure_fit_overhead(device: torch.device, sizes: Sizes) -> list[Measurement]:
-    """``KLPenaltyClassifier.fit`` against a bare torch loop doing the same."""
-    sync = synchronizer(device)
+    """``KLPenaltyClassifier.fit`` against a bare torch loop doing the same:
+    the seed CNN on small images, and a 2x128 MLP on tabular features (where
+    the estimator's per-batch bookkeeping weighs most)."""
     rng = np.random.RandomState(2)
     n, side, n_classes = sizes.fit_samples, sizes.fit_size, sizes.fit_classes
-    X = rng.rand(n, 1, side, side).astype(np.float32)
-    y = rng.randint(0, n_classes, n)
-    module_kwargs = {"in_channels": 1, "n_classes": n_classes, "input_size": side}
+    images = rng.rand(n, 1, side, side).astype(np.float32)
+    cnn = {"in_channels": 1, "n_classes": n_classes, "input_size": side}
+    rows = _fit_against_bare_loop(
+        device, sizes, SeedCNN, cnn, images, rng.randint(0, n_classes, n), ""
+    )
+    n, features = sizes.mlp_samples, sizes.mlp_features
+    table = rng.randn(n, features).astype(np.float32)
+    mlp = {"n_features": features, "n_classes": n_classes}
+    label = f" (MLP 2x128, {n}x{features})"
+    return rows + _fit_against_bare_loop(
+        device, sizes, MLP, mlp, table, rng.randint(0, n_classes, n), label
+    )
+
+
+def _fit_against_bare_loop(device, sizes, module_class, module_kwargs, X, y, label):
+    sync = synchronizer(device)
+    n, n_classes = len(X), module_kwargs["n_classes"]
     lr, alpha, sigma = 1e-3, 1.0, 2.0
 
     def estimator() -> None:
         KLPenaltyClassifier(
-            module=SeedCNN,
+            module=module_class,
             **{f"module__{key}": value for key, value in module_kwargs.items()},
             classes=np.arange(n_classes),
             alpha=alpha,
@@ -139,7 +154,7 @@ def measure_fit_overhead(device: torch.device, sizes: Sizes) -> list[Measurement
 
     def bare_loop() -> None:
         torch.manual_seed(0)
-        module = SeedCNN(**module_kwargs).to(device)
+        module = module_class(**module_kwargs).to(device)
         optimizer = torch.optim.Adam(module.parameters(), lr=lr)
         criterion = CEKLLoss(alpha=alpha, sigma=sigma).to(device)
         inputs, labels = torch.as_tensor(X), torch.as_tensor(y)
@@ -154,18 +169,15 @@ def measure_fit_overhead(device: torch.device, sizes: Sizes) -> list[Measurement
                 loss.backward()
                 optimizer.step()
 
-    seconds(bare_loop, sync)
-    seconds(estimator, sync)
-    times: dict[str, list[float]] = {"fit": [], "bare": []}
-    for repeat in range(sizes.repeats):
-        order = [("bare", bare_loop), ("fit", estimator)]
-        for name, fn in order if repeat % 2 == 0 else order[::-1]:
-            times[name].append(seconds(fn, sync))
+    times = interleaved_seconds(
+        {"bare": bare_loop, "fit": estimator}, sync, sizes.repeats
+    )
+    overhead = "estimator overhead" + (" (MLP)" if label else "")
     return [
-        Measurement("fit: bare torch loop", "s", times["bare"]),
-        Measurement("fit: KLPenaltyClassifier.fit", "s", times["fit"]),
+        Measurement(f"fit{label}: bare torch loop", "s", times["bare"]),
+        Measurement(f"fit{label}: KLPenaltyClassifier.fit", "s", times["fit"]),
         Measurement(
-            "estimator overhead: fit / bare loop",
+            f"{overhead}: fit / bare loop",
             "x",
             [a / b for a, b in zip(times["fit"], times["bare"], strict=True)],
             "<= 1.10",

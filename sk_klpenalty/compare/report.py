@@ -48,11 +48,11 @@ class CompareResult:
     def from_search(cls, search, *, test_train_ratio: float | None = None):
         """The report of a fitted ``GridSearchCV`` / ``RandomizedSearchCV``.
 
-        See :func:`sk_klpenalty.compare.search.result_from_search`.
+        See :func:`sk_klpenalty.compare.search.search_records`.
         """
-        from .search import result_from_search
+        from .search import search_records
 
-        return result_from_search(search, test_train_ratio=test_train_ratio)
+        return cls(*search_records(search, test_train_ratio=test_train_ratio))
 
     @property
     def metrics(self) -> dict:

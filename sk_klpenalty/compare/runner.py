@@ -10,15 +10,16 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import RepeatedStratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing
 
+from ..data import take_rows
 from ..decode import DECODES, decode_indices, expectation
 from ..labels import label_indices, ordered_categories, resolve_classes
 from ..metrics import ordinal_metrics
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from .configs import best_penalty, control_configs, penalty_configs
+from .estimate import print_estimate
+from .folds import fold_seed, resolve_cv
 from .learning_curve import check_train_sizes, sized_splits
 from .nested import check_inner_folds, check_tune, fit_nested, nested_config
 from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
@@ -34,14 +35,6 @@ from .training_curves import CurveStore, curves_frame, history_curve
 from .workers import exit_with_job, parallel_unordered, task_threads, threads_per_worker
 
 __all__ = ["compare_penalty"]
-
-
-def _fold_seed(random_state: int, repeat: int, fold: int) -> int:
-    # Same seed for every configuration on a fold: the comparison is paired
-    # in the weight initialisation and shuffling too, not only in the data.
-    return int(
-        np.random.SeedSequence([random_state, repeat, fold]).generate_state(1)[0]
-    )
 
 
 def _fit_and_score(
@@ -64,6 +57,8 @@ def _fit_and_score(
     joblib worker."""
     import torch
 
+    from ..base import OrdinalNeuralNet
+
     exit_with_job(job_pid)
     n_threads = task_threads(n_threads)
     previous = torch.get_num_threads()
@@ -72,19 +67,18 @@ def _fit_and_score(
     try:
         start = time.perf_counter()
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
-        model, params = _fit(
-            estimator, config, _safe_indexing(X, train), y[train], seed, **fit_params
-        )
+        model, params = _fit(estimator, config, X, train, y, seed, **fit_params)
         fit_seconds = time.perf_counter() - start
         # Metrics on the class values: the labels where they are numbers, else
         # the class positions 0..K-1.
         values = model.class_values_
         # One forward pass serves every decode: decoding is a function of proba.
-        proba = model.predict_proba(_safe_indexing(X, test))
+        test_rows = take_rows(X, test, lazy=isinstance(model, OrdinalNeuralNet))
+        proba = model.predict_proba(test_rows)
         expected = (
             expectation(proba, values)
             if getattr(model, "_expectation_from_proba", True)
-            else model.predict_expectation(_safe_indexing(X, test))  # regression
+            else model.predict_expectation(test_rows)  # regression
         )
     finally:
         # Worker threads are reused (dask, threading backend): leave them as found.
@@ -125,12 +119,18 @@ def _fit_and_score(
     return records, [{**key, **row} for row in history_curve(model)]
 
 
-def _fit(estimator, config, X_train, y_train, seed, **fit_params):
-    """The fitted model of ``config`` and the penalty setting it used."""
+def _fit(estimator, config, X, train, y, seed, **fit_params):
+    """The model of ``config`` fitted on the rows ``train``, and the penalty
+    setting it used."""
+    from ..base import OrdinalNeuralNet
+
     if config.kind == "nested":
-        return fit_nested(estimator, config, X_train, y_train, seed, **fit_params)
+        X_train = take_rows(X, train, lazy=False)  # the search indexes it itself
+        return fit_nested(estimator, config, X_train, y[train], seed, **fit_params)
     model = config.make_estimator(estimator).set_params(random_state=seed)
-    return model.fit(X_train, y_train, **fit_params), config.params
+    # Our estimators read a fold batch by batch: no copy of X[train].
+    X_train = take_rows(X, train, lazy=isinstance(model, OrdinalNeuralNet))
+    return model.fit(X_train, y[train], **fit_params), config.params
 
 
 def compare_penalty(
@@ -158,6 +158,9 @@ def compare_penalty(
     inner_scoring="neg_mean_squared_error",
     train_sizes: Sequence[float] = (1.0,),
     description: str | None = None,
+    scheduler: str | None = None,
+    security=None,
+    estimate_time: bool = False,
 ) -> CompareResult:
     """Cross-validated comparison of cross-entropy with the KL penalty.
 
@@ -248,6 +251,23 @@ def compare_penalty(
     description : str, optional
         A line for the report on the data and training setup (part of the
         job: ``resume`` refuses a different one).
+    scheduler : str, optional
+        Run the fits on the ``dask.distributed`` cluster of this scheduler
+        (e.g. ``"tls://10.0.0.5:8786"``), through joblib's dask backend, with
+        ``n_jobs=-1`` unless given; the client is closed at the end.
+    security : distributed.security.Security, optional
+        TLS certificates for ``scheduler`` (a ``tls://`` address).
+    estimate_time : bool, default=False
+        Before the first fit, time a short warm-up (one epoch over two
+        batches, one prediction) and print the projected time of the
+        remaining fits on this machine to stderr.
+
+    Notes
+    -----
+    ``X`` is never copied as a whole: each fit of the library's estimators
+    reads its fold batch by batch through the fold's indices, uint8 images
+    stay uint8, and a read-only ``np.memmap`` reaches joblib's worker
+    processes as the same file (by path), not as a copy.
 
     Returns
     -------
@@ -281,7 +301,7 @@ def compare_penalty(
     classes = resolve_classes(y, getattr(estimator, "classes", None), categories)
     if getattr(estimator, "classes", None) is None:
         estimator = clone(estimator).set_params(classes=classes)
-    cv = _resolve_cv(cv, random_state)
+    cv = resolve_cv(cv, random_state)
     splits = list(cv.split(X, y))
     per_repeat = len(splits) // max(1, getattr(cv, "n_repeats", 1))
     split_ids = [(i // per_repeat, i % per_repeat) for i in range(len(splits))]
@@ -318,10 +338,19 @@ def compare_penalty(
     n_configs = len(configs) + (2 if controls and has_penalty else 0) + len(peers)
     total = len(tasks_of_split) * n_configs
 
-    n_threads = threads_per_worker(n_jobs)
+    if estimate_time:
+        print_estimate(estimator, X, y, splits, records, total, random_state)
+    if scheduler is not None and n_jobs is None:
+        n_jobs = -1  # every worker thread of the cluster runs fits
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, disable=not progress, unit="fit", desc="compare") as bar:
+    from ..cluster import scheduler_backend
+
+    with (
+        scheduler_backend(scheduler, security),
+        tqdm(total=total, disable=not progress, unit="fit", desc="compare") as bar,
+    ):
+        n_threads = threads_per_worker(n_jobs)
         bar.update(len({record_key(r) for r in records}))
 
         def run(run_configs):
@@ -347,7 +376,7 @@ def compare_penalty(
                         split,
                         scored_decodes,
                         within,
-                        _fold_seed(random_state, *split),
+                        fold_seed(random_state, *split),
                         n_threads,
                         os.getpid(),
                         size,
@@ -375,15 +404,3 @@ def compare_penalty(
         run(later)
 
     return CompareResult(records_frame(records), job, curves_frame(curves.rows))
-
-
-def _resolve_cv(cv, random_state: int):
-    if cv is None:
-        return RepeatedStratifiedKFold(
-            n_splits=5, n_repeats=2, random_state=random_state
-        )
-    if isinstance(cv, int):
-        from sklearn.model_selection import StratifiedKFold
-
-        return StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-    return check_cv(cv, classifier=True)

@@ -15,7 +15,7 @@ from numbers import Integral, Real
 from ..metrics import METRICS
 from .configs import BASELINE
 
-__all__ = ["result_from_search", "split_test_train_ratio"]
+__all__ = ["search_records", "split_test_train_ratio"]
 
 # Parameters that change nothing when alpha = 0: a baseline candidate pairs
 # with penalty candidates whatever its value of these.
@@ -32,8 +32,8 @@ _RECORD_COLUMNS += ["fold", "train_size", "decode", "n_train", "n_test"]
 _ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
 
 
-def result_from_search(search, *, test_train_ratio: float | None = None):
-    """The baseline-versus-penalty report of a fitted hyper-parameter search.
+def search_records(search, *, test_train_ratio: float | None = None):
+    """Records and job of the baseline-versus-penalty report of a fitted search.
 
     Parameters
     ----------
@@ -51,8 +51,11 @@ def result_from_search(search, *, test_train_ratio: float | None = None):
 
     Returns
     -------
-    CompareResult
-        Each candidate with ``alpha > 0`` is compared, split by split, with
+    records : DataFrame
+        One row per candidate and split, as in :class:`CompareResult`.
+    job : dict
+        The job's description. ``CompareResult(records, job)`` is the report:
+        each candidate with ``alpha > 0`` is compared, split by split, with
         the mean of the ``alpha=0`` candidates that share its parameters
         other than ``sigma`` and ``sigma_decay`` (which do nothing at
         ``alpha=0``).
@@ -75,8 +78,6 @@ def result_from_search(search, *, test_train_ratio: float | None = None):
     [['alpha=1', 'mse', 3]]
     """
     import pandas as pd
-
-    from .report import CompareResult
 
     _check_search(search)
     prefix = _classifier_prefix(search.estimator)
@@ -136,7 +137,7 @@ def result_from_search(search, *, test_train_ratio: float | None = None):
         job["best_penalty"] = best
         better = "highest" if metrics[first][1] else "lowest"
         job["selection"] = f"{better} mean {metrics[first][0]}"
-    return CompareResult(frame, job)
+    return frame, job
 
 
 def _check_search(search) -> None:

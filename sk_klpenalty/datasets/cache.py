@@ -1,4 +1,10 @@
-"""The on-disk cache of decoded UTKFace arrays (one file per folder and options)."""
+"""The on-disk cache of decoded UTKFace arrays (per folder and options).
+
+Two files per entry: ``utkface-KEY.npy`` holds the uint8 images as a plain
+``.npy`` (so that it can be memory-mapped, ``np.load(mmap_mode="r")``) and
+``utkface-KEY.npz`` the key, labels, names and skip summary. The ``.npz`` is
+written last, so an entry with a readable ``.npz`` has its images.
+"""
 
 import contextlib
 import hashlib
@@ -10,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_key", "read_cache", "resolve_cache_dir", "write_cache"]
+__all__ = ["cache_key", "images_file", "read_cache", "resolve_cache_dir", "write_cache"]
 
 # Bump when the cache content or the decoding changes, to invalidate old files.
-_UTKFACE_CACHE_VERSION = 1
+# 2: images moved from the .npz into a memory-mappable .npy beside it.
+_UTKFACE_CACHE_VERSION = 2
 
 
 def _default_cache_dir() -> Path:
@@ -55,41 +62,61 @@ def cache_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def read_cache(cache_file: Path, key: str) -> dict | None:
-    """Return the cached data, or None if absent, stale or damaged."""
+def images_file(cache_file: Path) -> Path:
+    """Where the images of the cache entry ``cache_file`` (the .npz) are."""
+    return cache_file.with_suffix(".npy")
+
+
+def read_cache(cache_file: Path, key: str, mmap: bool = False) -> dict | None:
+    """Return the cached data, or None if absent, stale or damaged.
+
+    With ``mmap=True`` the images are a read-only ``np.memmap`` of the cache.
+    """
     try:
         with np.load(cache_file, allow_pickle=False) as npz:
             if str(npz["key"]) != key:
                 return None
-            arrays = ("images", "age", "names", "gender", "race")
+            arrays = ("age", "names", "gender", "race")
             data = {name: npz[name] for name in arrays}
             data["skipped"] = json.loads(str(npz["skipped"]))
+        images = np.load(
+            images_file(cache_file), mmap_mode="r" if mmap else None, allow_pickle=False
+        )
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         # A damaged cache file is simply decoded again and overwritten.
         return None
+    if images.dtype != np.uint8 or images.ndim != 4 or len(images) != len(data["age"]):
+        return None
+    data["images"] = images
     return data
 
 
 def write_cache(cache_file: Path, key: str, data: dict) -> None:
-    """Write atomically: readers see the old file or the complete new one."""
+    """Write atomically: readers see the old files or the complete new ones.
+
+    The images first, then the .npz that makes the entry valid.
+    """
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=cache_file.parent, prefix=cache_file.name, suffix=".tmp"
+    _write_atomically(images_file(cache_file), np.save, data["images"])
+    _write_atomically(
+        cache_file,
+        np.savez,
+        key=np.asarray(key),
+        age=data["age"],
+        names=data["names"],
+        gender=data["gender"],
+        race=data["race"],
+        # json in a str array, so that np.load never needs pickle.
+        skipped=np.asarray(json.dumps(data["skipped"])),
     )
+
+
+def _write_atomically(path: Path, write, *args, **kwargs) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as tmp:
-            np.savez(
-                tmp,
-                key=np.asarray(key),
-                images=data["images"],
-                age=data["age"],
-                names=data["names"],
-                gender=data["gender"],
-                race=data["race"],
-                # json in a str array, so that np.load never needs pickle.
-                skipped=np.asarray(json.dumps(data["skipped"])),
-            )
-        os.replace(tmp_name, cache_file)
+            write(tmp, *args, **kwargs)
+        os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)

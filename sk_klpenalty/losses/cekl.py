@@ -5,13 +5,16 @@ on top of the cross-entropy.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .tables import (
+    _MAX_FUNCTIONAL_TABLE_CLASSES,
+    functional_table,
+    table_loss,
+    weight_table,
+)
 from .targets import (
     check_alpha,
     check_ce_weight,
@@ -32,16 +35,6 @@ __all__ = ["ce_kl_loss", "CEKLLoss"]
 # O(B*K) too.
 _MAX_TABLE_CLASSES = 2048
 _MAX_BATCH_SIZES = 4
-# ce_kl_loss (the functional form) caches its tables for the default class
-# values 0..K-1, for up to this many classes (4 MB a table) and this many
-# (sigma, alpha, K, batch size, device, kernel, ce_weight) combinations
-# (least recently used dropped first).
-_MAX_FUNCTIONAL_TABLE_CLASSES = 1024
-_FUNCTIONAL_CACHE_SIZE = 8
-_functional_tables: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor]] = (
-    OrderedDict()
-)
-_functional_tables_lock = threading.Lock()
 
 
 def _weighted_cross_entropy(
@@ -79,77 +72,6 @@ def _ce_kl_from_targets(
         return F.cross_entropy(logits, weights) + alpha * neg_entropy.mean()
     per_row = F.cross_entropy(logits, weights, reduction="none")
     return ((per_row + alpha * neg_entropy) * scale).sum()
-
-
-def _ce_kl_from_table(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    weights: torch.Tensor,
-    offsets: torch.Tensor,
-    scale: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Batch mean of CE + alpha*KL from the tables of :func:`_weight_table`.
-
-    The tables are already scaled for this batch size, so the loss is one
-    product and two sums: on the CPU each extra op (a negation, a division
-    by B) is an autograd node that costs about as much as the arithmetic.
-    With ``scale`` (sample weights, :func:`row_scale`), the tables are the
-    unscaled ones (batch size 1) and each row is scaled by its weight.
-    """
-    log_q = torch.log_softmax(logits, dim=1)
-    rows = weights.index_select(0, target)
-    if scale is None:
-        return (rows * log_q).sum() + offsets.index_select(0, target).sum()
-    per_row = (rows * log_q).sum(dim=1) + offsets.index_select(0, target)
-    return (per_row * scale).sum()
-
-
-def _weight_table(
-    p: torch.Tensor,
-    neg_entropy: torch.Tensor,
-    alpha: float,
-    batch_size: int,
-    ce_weight: float = 1.0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-class soft cross-entropy rows and constants, scaled for a batch.
-
-    The mean loss of a batch of ``batch_size`` samples of classes ``t`` is
-    ``sum_i (sum_k weights[t_i, k] * log_q_ik + offsets[t_i])`` with
-    ``weights = -(ce_weight * onehot + alpha*p) / B`` and
-    ``offsets = alpha * neg_entropy / B``.
-    """
-    weights = alpha * p
-    weights.diagonal().add_(ce_weight)
-    weights.mul_(-1.0 / batch_size)
-    return weights, neg_entropy * (alpha / batch_size)
-
-
-def _functional_table(
-    sigma: float,
-    alpha: float,
-    n_classes: int,
-    batch_size: int,
-    device: torch.device,
-    kernel: str = "gaussian",
-    ce_weight: float = 1.0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cached :func:`_weight_table` for the class values ``0..K-1``."""
-    key = (sigma, alpha, n_classes, batch_size, device, kernel, ce_weight)
-    # One lock: fits in threads (joblib's threading backend, dask workers)
-    # share this cache, and a lookup must not race another thread's eviction.
-    with _functional_tables_lock:
-        table = _functional_tables.get(key)
-        if table is not None:
-            _functional_tables.move_to_end(key)
-            return table
-        with torch.no_grad():
-            values = torch.arange(n_classes, device=device, dtype=torch.float32)
-            p = kernel_targets(kernel, values, values, sigma)
-            table = _weight_table(p, negative_entropy(p), alpha, batch_size, ce_weight)
-        _functional_tables[key] = table
-        while len(_functional_tables) > _FUNCTIONAL_CACHE_SIZE:
-            _functional_tables.popitem(last=False)
-    return table
 
 
 def ce_kl_loss(
@@ -228,10 +150,10 @@ def ce_kl_loss(
     n_classes = logits.shape[1]
     if class_values is None and n_classes <= _MAX_FUNCTIONAL_TABLE_CLASSES:
         table_rows = len(logits) if scale is None else 1
-        weights, offsets = _functional_table(
+        weights, offsets = functional_table(
             sigma, alpha, n_classes, table_rows, logits.device, kernel, ce_weight
         )
-        return _ce_kl_from_table(logits, target, weights, offsets, scale)
+        return table_loss(logits, target, weights, offsets, scale)
     values = class_values_or_range(class_values, logits)
     p = kernel_targets(kernel, values, values[target], sigma)
     neg_entropy = negative_entropy(p)
@@ -334,12 +256,12 @@ class CEKLLoss(nn.Module):
             )
         table_rows = len(logits) if scale is None else 1
         weights, offsets = self._weight_table(logits, alpha, table_rows, ce_weight)
-        return _ce_kl_from_table(logits, target, weights, offsets, scale)
+        return table_loss(logits, target, weights, offsets, scale)
 
     def _weight_table(
         self, logits: torch.Tensor, alpha: float, batch_size: int, ce_weight: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`_weight_table` of the cached target table, per weights and B."""
+        """:func:`weight_table` of the cached target table, per weights and B."""
         table = self._target_table(logits)
         cached = getattr(self, "_weights_key", None)  # absent in older pickles
         key = (alpha, ce_weight)
@@ -351,7 +273,7 @@ class CEKLLoss(nn.Module):
             if len(self._weights) >= _MAX_BATCH_SIZES:
                 self._weights.clear()
             with torch.no_grad():
-                weights = _weight_table(*table, alpha, batch_size, ce_weight)
+                weights = weight_table(*table, alpha, batch_size, ce_weight)
             self._weights[batch_size] = weights
         return weights
 

@@ -1,0 +1,144 @@
+"""How long a compare job will take, from a short timed warm-up before it.
+
+A job of the seed's size is days on a CPU and hours on a GPU; the user
+should learn which before the first fit, not from the progress bar an hour
+later. :func:`estimate_job` fits the job's estimator on one batch (untimed:
+it pays for initialisation and first-call costs), then times one epoch over
+a few batches and a prediction over one, and scales both to every remaining
+fit, epoch and sample.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+
+from ..data import take_rows
+from .store import record_key
+
+__all__ = ["JobEstimate", "estimate_job", "format_duration", "print_estimate"]
+
+#: Batches timed in the warm-up's training epoch.
+TIMED_BATCHES = 2
+#: Above this many seconds on a CPU, the estimate suggests a GPU.
+GPU_HINT_SECONDS = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class JobEstimate:
+    """The projected time of a compare job.
+
+    Attributes
+    ----------
+    seconds : float
+        All remaining fits, one after another, at the warm-up's speed.
+    n_fits, epochs : int
+    train_seconds_per_sample, predict_seconds_per_sample : float
+        What the warm-up measured.
+    device, precision : str
+    """
+
+    seconds: float
+    n_fits: int
+    epochs: int
+    train_seconds_per_sample: float
+    predict_seconds_per_sample: float
+    device: str
+    precision: str
+
+    def message(self) -> str:
+        """One line for the user; suggests a GPU for a long CPU job."""
+        text = (
+            f"estimated time: about {format_duration(self.seconds)} for "
+            f"{self.n_fits} fits of {self.epochs} epoch(s) on this machine "
+            f"({self.device}, {self.precision}; a timed warm-up trained "
+            f"{1 / self.train_seconds_per_sample:.3g} samples/s)"
+        )
+        if self.device == "cpu" and self.seconds > GPU_HINT_SECONDS:
+            text += "; this is a GPU job: run it with --device cuda on a GPU machine"
+        return text + "."
+
+
+def format_duration(seconds: float) -> str:
+    """``"3 d 4 h"``, ``"2 h 5 min"``, ``"4 min 10 s"`` or ``"12 s"``.
+
+    Examples
+    --------
+    >>> format_duration(3 * 86400 + 4 * 3600 + 59), format_duration(125)
+    ('3 d 4 h', '2 min 5 s')
+    """
+    seconds = max(0.0, float(seconds))
+    units = [("d", 86400), ("h", 3600), ("min", 60), ("s", 1)]
+    for i, (name, size) in enumerate(units[:-1]):
+        if seconds >= size:
+            whole, rest = divmod(seconds, size)
+            small_name, small_size = units[i + 1]
+            return f"{int(whole)} {name} {int(rest // small_size)} {small_name}"
+    return f"{math.ceil(seconds)} s"
+
+
+def estimate_job(estimator, X, y, tasks, random_state: int = 0) -> JobEstimate:
+    """Time a short warm-up of ``estimator`` on ``X`` and project ``tasks``.
+
+    Parameters
+    ----------
+    estimator : OrdinalNeuralNet
+        The job's estimator (cloned; ``classes`` must be set).
+    X, y : the job's data
+    tasks : sequence of (train, test) index arrays
+        One per remaining fit.
+    random_state : int
+        Seeds which rows the warm-up trains on.
+
+    Returns
+    -------
+    JobEstimate
+    """
+    batch = int(estimator.batch_size)
+    if batch < 1:  # -1: the whole training fold is one batch
+        batch = len(tasks[0][0])
+    rng = np.random.default_rng(random_state)
+    n_timed = min(len(y), TIMED_BATCHES * batch)
+    rows = np.sort(rng.choice(len(y), size=n_timed, replace=False))
+    warm_rows, predict_rows = rows[: min(batch, n_timed)], rows[: min(batch, n_timed)]
+
+    model = clone(estimator).set_params(
+        max_epochs=1, random_state=random_state, train_split=None, verbose=0
+    )
+    model.fit(take_rows(X, warm_rows, lazy=True), y[warm_rows])  # untimed
+    start = time.perf_counter()
+    model.partial_fit(take_rows(X, rows, lazy=True), y[rows])
+    train = (time.perf_counter() - start) / n_timed
+    start = time.perf_counter()
+    model.predict_proba(take_rows(X, predict_rows, lazy=True))
+    predict = (time.perf_counter() - start) / len(predict_rows)
+
+    epochs = int(estimator.max_epochs)
+    seconds = sum(
+        len(train_rows) * epochs * train + len(test_rows) * predict
+        for train_rows, test_rows in tasks
+    )
+    return JobEstimate(
+        seconds=seconds,
+        n_fits=len(tasks),
+        epochs=epochs,
+        train_seconds_per_sample=train,
+        predict_seconds_per_sample=predict,
+        device=str(model.device),
+        precision=getattr(model, "precision_", "fp32"),
+    )
+
+
+def print_estimate(estimator, X, y, splits, records, total, random_state) -> None:
+    """Print the projected time of the fits not yet in ``records`` to stderr."""
+    remaining = total - len({record_key(r) for r in records})
+    if remaining <= 0:
+        return
+    tasks = [splits[i % len(splits)] for i in range(remaining)]
+    estimate = estimate_job(estimator, X, y, tasks, random_state)
+    print(f"compare: {estimate.message()}", file=sys.stderr, flush=True)

@@ -1,0 +1,36 @@
+"""The estimated time of a compare job, from a timed warm-up."""
+
+import numpy as np
+
+from sk_klpenalty import KLPenaltyClassifier
+from sk_klpenalty.compare.estimate import JobEstimate, estimate_job, format_duration
+
+
+def test_estimate_scales_the_warm_up_to_every_fit(tiny_images):
+    X, y = tiny_images
+    estimator = KLPenaltyClassifier(max_epochs=3, batch_size=16, classes=np.unique(y))
+    train, test = np.arange(120), np.arange(120, 160)
+    one = estimate_job(estimator, X, y, [(train, test)])
+    assert one.n_fits == 1 and one.epochs == 3
+    assert one.device == "cpu" and one.precision == "fp32"
+    assert one.train_seconds_per_sample > 0 and one.predict_seconds_per_sample > 0
+    expected = 120 * 3 * one.train_seconds_per_sample
+    expected += 40 * one.predict_seconds_per_sample
+    assert np.isclose(one.seconds, expected)
+    assert "for 1 fits of 3 epoch(s)" in one.message()
+
+
+def test_a_long_cpu_job_is_called_a_gpu_job():
+    days = JobEstimate(9 * 86400.0, 40, 75, 0.01, 0.003, "cpu", "fp32")
+    assert days.message().startswith("estimated time: about 9 d 0 h for 40 fits")
+    assert "this is a GPU job: run it with --device cuda" in days.message()
+    minutes = JobEstimate(300.0, 40, 10, 1e-4, 1e-5, "cpu", "fp32")
+    assert "GPU job" not in minutes.message()
+    on_gpu = JobEstimate(9 * 86400.0, 40, 75, 1e-4, 1e-5, "cuda", "bf16")
+    assert "GPU job" not in on_gpu.message()
+
+
+def test_durations_read_as_two_units():
+    assert format_duration(0.2) == "1 s"
+    assert format_duration(59) == "59 s"
+    assert format_duration(3600 * 2 + 60 * 5 + 7) == "2 h 5 min"
