@@ -58,7 +58,7 @@ def pixels_to_float(x):
         scale = _TORCH_SCALES.get(x.dtype)
         if scale is None:
             return x
-        # Keeps the memory format (channels_last under bf16).
+        # Keeps the memory format (channels_last for the seed CNN, see precision).
         return x.to(torch.float32).div_(scale)
     if isinstance(x, Mapping):
         return {key: pixels_to_float(value) for key, value in x.items()}

@@ -238,7 +238,8 @@ def test_compare_prints_an_estimated_time_before_the_first_fit(tmp_path, capsys)
     err = capsys.readouterr().err
     # 1 epoch per fit; baseline and one penalty setting on 2 folds.
     assert "compare: estimated time: about" in err
-    assert "for 4 fits of 1 epoch(s) on this machine (cpu, fp32" in err
+    assert "for 4 fits of 1 epoch(s), " in err
+    assert "at a time on this machine (cpu, fp32" in err
     assert main(["compare", *QUICK, "--no-estimate", "--out", str(tmp_path)]) == 0
     assert "estimated time" not in capsys.readouterr().err
 

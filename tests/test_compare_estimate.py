@@ -17,16 +17,31 @@ def test_estimate_scales_the_warm_up_to_every_fit(tiny_images):
     expected = 120 * 3 * one.train_seconds_per_sample
     expected += 40 * one.predict_seconds_per_sample
     assert np.isclose(one.seconds, expected)
-    assert "for 1 fits of 3 epoch(s)" in one.message()
+    assert "for 1 fits of 3 epoch(s), 1 at a time" in one.message()
+
+
+def test_fits_that_run_side_by_side_divide_the_estimate(tiny_images):
+    # compare runs n_jobs fits at once: 4 fits on 2 workers take half as long
+    # as one after another (at the speed the warm-up measured).
+    X, y = tiny_images
+    estimator = KLPenaltyClassifier(max_epochs=2, batch_size=16, classes=np.unique(y))
+    tasks = [(np.arange(120), np.arange(120, 160))] * 4
+    two = estimate_job(estimator, X, y, tasks, n_workers=2, threads=1)
+    serial = 4 * (120 * 2 * two.train_seconds_per_sample)
+    serial += 4 * 40 * two.predict_seconds_per_sample
+    assert two.n_workers == 2 and np.isclose(two.seconds, serial / 2)
+    assert "4 fits of 2 epoch(s), 2 at a time" in two.message()
+    # Never more workers than fits.
+    assert estimate_job(estimator, X, y, tasks[:1], n_workers=8).n_workers == 1
 
 
 def test_a_long_cpu_job_is_called_a_gpu_job():
-    days = JobEstimate(9 * 86400.0, 40, 75, 0.01, 0.003, "cpu", "fp32")
+    days = JobEstimate(9 * 86400.0, 40, 75, 1, 0.01, 0.003, "cpu", "fp32")
     assert days.message().startswith("estimated time: about 9 d 0 h for 40 fits")
     assert "this is a GPU job: run it with --device cuda" in days.message()
-    minutes = JobEstimate(300.0, 40, 10, 1e-4, 1e-5, "cpu", "fp32")
+    minutes = JobEstimate(300.0, 40, 10, 2, 1e-4, 1e-5, "cpu", "fp32")
     assert "GPU job" not in minutes.message()
-    on_gpu = JobEstimate(9 * 86400.0, 40, 75, 1e-4, 1e-5, "cuda", "bf16")
+    on_gpu = JobEstimate(9 * 86400.0, 40, 75, 1, 1e-4, 1e-5, "cuda", "bf16")
     assert "GPU job" not in on_gpu.message()
 
 

@@ -58,11 +58,14 @@ def test_unsupported_bf16_falls_back_to_fp32_with_one_warning(no_bf16, tiny_imag
     assert "bf16" in str(caught[0].message) and "fp32" in str(caught[0].message)
     assert caught[0].filename == __file__  # points at the caller's fit
     assert clf.precision_ == "fp32"
-    conv = clf.module_.features[3]  # 32 input channels: formats differ
-    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
-    # Exactly the model precision="fp32" trains.
+    # Exactly the model precision="fp32" trains, in the same memory layout.
     reference = KLPenaltyClassifier(precision="fp32", **FAST).fit(X, y)
     np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+    conv, reference_conv = clf.module_.features[3], reference.module_.features[3]
+    layout = torch.channels_last  # 32 input channels: the formats differ
+    assert conv.weight.is_contiguous(
+        memory_format=layout
+    ) == reference_conv.weight.is_contiguous(memory_format=layout)
     # Resolved once per (re)initialisation: continued training says nothing new.
     clf.set_params(max_epochs=1)
     with warnings.catch_warnings(record=True) as again:
@@ -198,3 +201,26 @@ def test_other_devices_report_no_bf16():
     assert bf16_supported("meta") is False
     if not torch.cuda.is_available():
         assert bf16_supported("cuda") is False
+
+
+class _ViewsItsInput(torch.nn.Module):
+    """A user's module that flattens with ``view``: fails on channels_last."""
+
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.linear = torch.nn.Linear(4 * 8 * 8, n_classes)
+
+    def forward(self, x):
+        return self.linear(self.conv(x).view(len(x), -1))
+
+
+def test_fp32_on_the_cpu_keeps_a_users_module_and_its_input_as_given():
+    # channels_last speeds up the seed CNN; a user's module may need its input
+    # contiguous (view), so in fp32 it gets the batch as the loader built it.
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 1, 8, 8).astype(np.float32)
+    y = np.arange(40) % 3
+    clf = KLPenaltyClassifier(module=_ViewsItsInput, precision="fp32", **FAST)
+    clf.fit(X, y)
+    assert clf.predict_proba(X).shape == (40, 3)

@@ -158,13 +158,21 @@ def _fit_against_bare_loop(device, sizes, module_class, module_kwargs, X, y, lab
         optimizer = torch.optim.Adam(module.parameters(), lr=lr)
         criterion = CEKLLoss(alpha=alpha, sigma=sigma).to(device)
         inputs, labels = torch.as_tensor(X), torch.as_tensor(y)
+        # The same memory layout as the estimator's (channels_last for the
+        # seed CNN on the CPU), so that only the bookkeeping differs.
+        layout = torch.contiguous_format
+        if module_class is SeedCNN and device.type == "cpu":
+            layout = torch.channels_last
+            module = module.to(memory_format=layout)
         module.train()
         for _ in range(sizes.fit_epochs):
             order = torch.randperm(n)
             for start in range(0, n, sizes.fit_batch):
                 index = order[start : start + sizes.fit_batch]
                 optimizer.zero_grad()
-                logits = module(inputs[index].to(device))
+                logits = module(
+                    inputs[index].to(device).contiguous(memory_format=layout)
+                )
                 loss = criterion(logits, labels[index].to(device))
                 loss.backward()
                 optimizer.step()

@@ -137,7 +137,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sigma 10, decay 0.95, Adam lr 1e-4, batch 256, 75 epochs; a GPU job)",
     )
     run = parser.add_argument_group("run")
-    run.add_argument("--cv", type=int, default=5, help="folds (default 5)")
+    run.add_argument(
+        "--cv", type=int, help="folds (default: rotated-digits 4, utkface 5)"
+    )
     run.add_argument(
         "--repeats", type=int, help="repeats (default: rotated-digits 1, utkface 2)"
     )
@@ -244,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
         value = settings.get(name, getattr(args, name, None))
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.cv < 2:
-        raise UserError(f"--cv must be >= 2 folds, got {args.cv}")
+    if settings["cv"] < 2:
+        raise UserError(f"--cv must be >= 2 folds, got {settings['cv']}")
     import_distributed(args)  # fail before loading the data
     with warnings.catch_warnings():
         # The loader's own summary of skipped files is worth showing once.
@@ -263,7 +265,9 @@ def run(args: argparse.Namespace) -> int:
         callbacks=_lr_schedule(settings),
     )
     cv = RepeatedStratifiedKFold(
-        n_splits=args.cv, n_repeats=settings["repeats"], random_state=args.random_state
+        n_splits=settings["cv"],
+        n_repeats=settings["repeats"],
+        random_state=args.random_state,
     )
     # On dask every worker thread runs fits; n_jobs=1 would run them here.
     with fits_backend(args):

@@ -36,8 +36,10 @@ class JobEstimate:
     Attributes
     ----------
     seconds : float
-        All remaining fits, one after another, at the warm-up's speed.
+        All remaining fits at the warm-up's speed, ``n_workers`` at a time.
     n_fits, epochs : int
+    n_workers : int
+        Fits that run at once (joblib's workers).
     train_seconds_per_sample, predict_seconds_per_sample : float
         What the warm-up measured.
     device, precision : str
@@ -46,6 +48,7 @@ class JobEstimate:
     seconds: float
     n_fits: int
     epochs: int
+    n_workers: int
     train_seconds_per_sample: float
     predict_seconds_per_sample: float
     device: str
@@ -55,7 +58,8 @@ class JobEstimate:
         """One line for the user; suggests a GPU for a long CPU job."""
         text = (
             f"estimated time: about {format_duration(self.seconds)} for "
-            f"{self.n_fits} fits of {self.epochs} epoch(s) on this machine "
+            f"{self.n_fits} fits of {self.epochs} epoch(s), {self.n_workers} at "
+            "a time on this machine "
             f"({self.device}, {self.precision}; a timed warm-up trained "
             f"{1 / self.train_seconds_per_sample:.3g} samples/s)"
         )
@@ -82,7 +86,9 @@ def format_duration(seconds: float) -> str:
     return f"{math.ceil(seconds)} s"
 
 
-def estimate_job(estimator, X, y, tasks, random_state: int = 0) -> JobEstimate:
+def estimate_job(
+    estimator, X, y, tasks, random_state: int = 0, n_workers: int = 1, threads=None
+) -> JobEstimate:
     """Time a short warm-up of ``estimator`` on ``X`` and project ``tasks``.
 
     Parameters
@@ -94,11 +100,18 @@ def estimate_job(estimator, X, y, tasks, random_state: int = 0) -> JobEstimate:
         One per remaining fit.
     random_state : int
         Seeds which rows the warm-up trains on.
+    n_workers : int
+        Fits that will run at once: the projection divides by it.
+    threads : int, optional
+        Torch threads of each fit (as each worker will have); the warm-up
+        runs with that many.
 
     Returns
     -------
     JobEstimate
     """
+    import torch
+
     batch = int(estimator.batch_size)
     if batch < 1:  # -1: the whole training fold is one batch
         batch = len(tasks[0][0])
@@ -110,23 +123,31 @@ def estimate_job(estimator, X, y, tasks, random_state: int = 0) -> JobEstimate:
     model = clone(estimator).set_params(
         max_epochs=1, random_state=random_state, train_split=None, verbose=0
     )
-    model.fit(take_rows(X, warm_rows, lazy=True), y[warm_rows])  # untimed
-    start = time.perf_counter()
-    model.partial_fit(take_rows(X, rows, lazy=True), y[rows])
-    train = (time.perf_counter() - start) / n_timed
-    start = time.perf_counter()
-    model.predict_proba(take_rows(X, predict_rows, lazy=True))
-    predict = (time.perf_counter() - start) / len(predict_rows)
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        model.fit(take_rows(X, warm_rows, lazy=True), y[warm_rows])  # untimed
+        start = time.perf_counter()
+        model.partial_fit(take_rows(X, rows, lazy=True), y[rows])
+        train = (time.perf_counter() - start) / n_timed
+        start = time.perf_counter()
+        model.predict_proba(take_rows(X, predict_rows, lazy=True))
+        predict = (time.perf_counter() - start) / len(predict_rows)
+    finally:
+        torch.set_num_threads(previous)
 
     epochs = int(estimator.max_epochs)
     seconds = sum(
         len(train_rows) * epochs * train + len(test_rows) * predict
         for train_rows, test_rows in tasks
     )
+    n_workers = max(1, min(int(n_workers), len(tasks)))
     return JobEstimate(
-        seconds=seconds,
+        seconds=seconds / n_workers,
         n_fits=len(tasks),
         epochs=epochs,
+        n_workers=n_workers,
         train_seconds_per_sample=train,
         predict_seconds_per_sample=predict,
         device=str(model.device),
@@ -134,11 +155,30 @@ def estimate_job(estimator, X, y, tasks, random_state: int = 0) -> JobEstimate:
     )
 
 
-def print_estimate(estimator, X, y, splits, records, total, random_state) -> None:
-    """Print the projected time of the fits not yet in ``records`` to stderr."""
+def print_estimate(
+    estimator, X, y, splits, records, total, random_state, n_jobs=None
+) -> None:
+    """Print the projected time of the fits not yet in ``records`` to stderr,
+    run by ``n_jobs`` joblib workers (as ``compare_penalty`` runs them).
+
+    ``splits``: the ``(train, test)`` indices of one configuration's fits
+    (subsampled for a learning curve); the remaining fits cycle through them.
+    """
+    from joblib import effective_n_jobs
+
+    from .workers import threads_per_worker
+
     remaining = total - len({record_key(r) for r in records})
     if remaining <= 0:
         return
     tasks = [splits[i % len(splits)] for i in range(remaining)]
-    estimate = estimate_job(estimator, X, y, tasks, random_state)
+    estimate = estimate_job(
+        estimator,
+        X,
+        y,
+        tasks,
+        random_state,
+        n_workers=effective_n_jobs(n_jobs),
+        threads=threads_per_worker(n_jobs),
+    )
     print(f"compare: {estimate.message()}", file=sys.stderr, flush=True)

@@ -338,10 +338,11 @@ def compare_penalty(
     n_configs = len(configs) + (2 if controls and has_penalty else 0) + len(peers)
     total = len(tasks_of_split) * n_configs
 
-    if estimate_time:
-        print_estimate(estimator, X, y, splits, records, total, random_state)
     if scheduler is not None and n_jobs is None:
         n_jobs = -1  # every worker thread of the cluster runs fits
+    if estimate_time:
+        sized = [(train, test) for _, _, train, test in tasks_of_split]
+        print_estimate(estimator, X, y, sized, records, total, random_state, n_jobs)
     from tqdm.auto import tqdm
 
     from ..cluster import scheduler_backend

@@ -28,18 +28,22 @@ SEED_PRESET = {
     "lr_schedule": "constant",
 }
 DEFAULTS = {
-    # Trains a competent baseline in a few CPU minutes: the digits' own 8x8
-    # pixels on a 12x12 canvas, 6 rotated copies each, a cosine learning rate.
+    # Trains a competent baseline (argmax accuracy about 0.76) in under 5
+    # minutes on 2 CPU cores: the digits' own 8x8 pixels on a 12x12 canvas, 6
+    # rotated copies each, a cosine learning rate, 4 folds (16 fits; 5 folds
+    # took 5.5 minutes, fewer epochs fell below 0.75).
     "rotated-digits": {
         "image_size": 12,
         "rotations": 6,
         "epochs": 14,
         "lr": 3e-3,
         "lr_schedule": "cosine",
+        "cv": 4,
         "repeats": 1,
     },
     "utkface": {"image_size": 64},
     "common": {
+        "cv": 5,
         "repeats": 2,
         "lr_schedule": "constant",
         "alphas": (0.0, 1.0),
@@ -62,6 +66,7 @@ def resolve_settings(args: argparse.Namespace, kind: str) -> dict:
             raise UserError("--preset seed needs --data utkface:PATH")
         settings.update(SEED_PRESET)
     for name in (
+        "cv",
         "image_size",
         "rotations",
         "repeats",
