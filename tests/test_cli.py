@@ -266,3 +266,14 @@ def test_precision_must_be_fp32_or_bf16(capsys):
         main(["compare", "--precision", "fp16"])
     assert exit_info.value.code == 2
     assert "--precision" in capsys.readouterr().err
+
+
+def test_compare_releases_its_worker_processes_before_the_report(tmp_path):
+    # joblib keeps idle loky workers (each holding torch, ~0.5 GB) for minutes;
+    # the command stops them once the fits are done.
+    from joblib.externals.loky import reusable_executor
+
+    args = ["compare", *QUICK, "--no-controls", "--no-estimate", "--n-jobs", "2"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    executor = reusable_executor._executor
+    assert executor is None or (executor._flags.shutdown and not executor._processes)

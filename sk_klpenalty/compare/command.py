@@ -8,6 +8,7 @@ import sys
 from ..cluster import fits_backend, import_distributed
 from ..errors import UserError
 from .settings import data_kind, describe_setup, load_data, resolve_settings
+from .workers import release_local_workers
 
 __all__ = ["add_arguments", "run"]
 
@@ -299,6 +300,7 @@ def run(args: argparse.Namespace) -> int:
             )
         except (ValueError, TypeError) as error:
             raise UserError(str(error)) from None
+    release_local_workers()
     print(result.to_markdown())
     paths = result.save(args.out)
     print("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 __all__ = [
+    "release_local_workers",
     "exit_with_job",
     "parallel_unordered",
     "task_threads",
@@ -126,3 +127,19 @@ def _dask_worker():
         return get_worker()
     except (ImportError, ValueError):
         return None
+
+
+def release_local_workers() -> None:
+    """Stop joblib's reusable loky worker processes, if any are running.
+
+    joblib keeps them alive for 5 minutes after the last task, each holding
+    its torch (about 0.5 GB): the command line releases them once the fits
+    are done, before it builds the report, so that the job's memory is the
+    fits' and not fits plus report. A Python session keeps them for its
+    next ``compare_penalty`` call.
+    """
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True)
