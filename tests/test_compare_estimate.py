@@ -49,3 +49,23 @@ def test_durations_read_as_two_units():
     assert format_duration(0.2) == "1 s"
     assert format_duration(59) == "59 s"
     assert format_duration(3600 * 2 + 60 * 5 + 7) == "2 h 5 min"
+
+
+def test_serial_compare_prints_its_estimate_before_the_fits(tiny_images, capsys):
+    from sk_klpenalty.compare import compare_penalty
+
+    X, y = tiny_images
+    estimator = KLPenaltyClassifier(max_epochs=1, batch_size=16, classes=np.unique(y))
+    compare_penalty(
+        X,
+        y,
+        estimator=estimator,
+        cv=2,
+        controls=False,
+        n_jobs=1,
+        progress=False,
+        estimate_time=True,
+    )
+    err = capsys.readouterr().err
+    assert "compare: estimated time: about" in err
+    assert "for 4 fits of 1 epoch(s), 1 at a time on this machine" in err

@@ -112,13 +112,10 @@ def estimate_job(
     """
     import torch
 
-    batch = int(estimator.batch_size)
-    if batch < 1:  # -1: the whole training fold is one batch
-        batch = len(tasks[0][0])
-    rng = np.random.default_rng(random_state)
-    n_timed = min(len(y), TIMED_BATCHES * batch)
-    rows = np.sort(rng.choice(len(y), size=n_timed, replace=False))
-    warm_rows, predict_rows = rows[: min(batch, n_timed)], rows[: min(batch, n_timed)]
+    rows = _warm_up_rows(estimator, y, tasks, random_state)
+    n_timed = len(rows)
+    batch = min(_batch_size(estimator, tasks), n_timed)
+    warm_rows, predict_rows = rows[:batch], rows[:batch]
 
     model = clone(estimator).set_params(
         max_epochs=1, random_state=random_state, train_split=None, verbose=0
@@ -163,6 +160,9 @@ def print_estimate(
 
     ``splits``: the ``(train, test)`` indices of one configuration's fits
     (subsampled for a learning curve); the remaining fits cycle through them.
+    When the fits run in other processes, so does the warm-up (a fresh
+    process, given only the rows it trains on): a fit here would keep its
+    torch allocations (about 0.2 GB) in this process for the whole job.
     """
     from joblib import effective_n_jobs
 
@@ -172,13 +172,31 @@ def print_estimate(
     if remaining <= 0:
         return
     tasks = [splits[i % len(splits)] for i in range(remaining)]
-    estimate = estimate_job(
-        estimator,
-        X,
-        y,
-        tasks,
-        random_state,
-        n_workers=effective_n_jobs(n_jobs),
-        threads=threads_per_worker(n_jobs),
-    )
+    n_workers = effective_n_jobs(n_jobs)
+    kwargs = {"n_workers": n_workers, "threads": threads_per_worker(n_jobs)}
+    if n_workers <= 1:
+        estimate = estimate_job(estimator, X, y, tasks, random_state, **kwargs)
+    else:
+        rows = _warm_up_rows(estimator, y, tasks, random_state)
+        X_rows = np.asarray(take_rows(X, rows, lazy=False))
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=spawn) as process:
+            estimate = process.submit(
+                estimate_job, estimator, X_rows, y[rows], tasks, random_state, **kwargs
+            ).result()
     print(f"compare: {estimate.message()}", file=sys.stderr, flush=True)
+
+
+def _batch_size(estimator, tasks) -> int:
+    batch = int(estimator.batch_size)
+    return batch if batch >= 1 else len(tasks[0][0])  # -1: a fold per batch
+
+
+def _warm_up_rows(estimator, y, tasks, random_state: int) -> np.ndarray:
+    """The rows the warm-up trains on: :data:`TIMED_BATCHES` batches, seeded."""
+    n_timed = min(len(y), TIMED_BATCHES * _batch_size(estimator, tasks))
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(len(y), size=n_timed, replace=False))
