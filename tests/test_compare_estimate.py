@@ -69,3 +69,29 @@ def test_serial_compare_prints_its_estimate_before_the_fits(tiny_images, capsys)
     err = capsys.readouterr().err
     assert "compare: estimated time: about" in err
     assert "for 4 fits of 1 epoch(s), 1 at a time on this machine" in err
+
+
+def test_a_script_without_a_main_guard_gets_its_estimate_from_a_worker(tmp_path):
+    # With parallel workers the warm-up runs in another process; like
+    # joblib's loky workers, that must not re-run the user's script.
+    import subprocess
+    import sys
+
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from sk_klpenalty import KLPenaltyClassifier\n"
+        "from sk_klpenalty.compare import compare_penalty\n"
+        "X = np.random.RandomState(0).rand(120, 6).astype('float32')\n"
+        "y = np.arange(120) % 3\n"
+        "estimator = KLPenaltyClassifier(max_epochs=1, classes=np.arange(3))\n"
+        "compare_penalty(X, y, estimator=estimator, cv=2, controls=False,\n"
+        "                n_jobs=2, progress=False, estimate_time=True)\n"
+        "print('done')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("done") == 1
+    assert "2 at a time on this machine" in run.stderr

@@ -179,11 +179,11 @@ def print_estimate(
     else:
         rows = _warm_up_rows(estimator, y, tasks, random_state)
         X_rows = np.asarray(take_rows(X, rows, lazy=False))
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        # loky, as joblib's workers: no `if __name__ == "__main__"` needed in
+        # the user's script (multiprocessing's spawn would re-run it).
+        from joblib.externals.loky import ProcessPoolExecutor
 
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(1, mp_context=spawn) as process:
+        with ProcessPoolExecutor(max_workers=1) as process:
             estimate = process.submit(
                 estimate_job, estimator, X_rows, y[rows], tasks, random_state, **kwargs
             ).result()
