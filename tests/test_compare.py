@@ -156,6 +156,32 @@ def test_results_are_appended_and_resume_skips_finished_folds(
     assert resumed.to_markdown() == full.to_markdown()
 
 
+def test_resume_of_a_finished_and_saved_job_fits_nothing(
+    small_task, tmp_path, monkeypatch
+):
+    # The command line saves the report over the store's results.csv; a
+    # --resume then (to redraw the report) must keep every fold, the
+    # baseline's (no sigma) and the peers' (no alpha) included.
+    X, y = small_task
+    kwargs = {
+        "estimator": KLPenaltyClassifier(**TINY),
+        "cv": 2,
+        "progress": False,
+        "out_dir": tmp_path,
+        "peers": ["regression"],
+    }
+    full = compare_penalty(X, y, **kwargs)
+    assert full.records[["sigma", "alpha"]].isna().any().all()
+    full.save(tmp_path)
+    fits = []
+    monkeypatch.setattr(
+        compare_runner, "_fit_and_score", lambda *a, **k: fits.append(a[1].name)
+    )
+    resumed = compare_penalty(X, y, resume=True, **kwargs)
+    assert fits == []
+    assert resumed.to_markdown() == full.to_markdown()
+
+
 def test_resume_refuses_a_different_job(small_task, tmp_path):
     X, y = small_task
     kwargs = {

@@ -362,6 +362,8 @@ def compare_penalty(
                 for split, size, train, test in tasks_of_split
                 if (config.name, *split, size) not in done
             ]
+            if not tasks:
+                return  # all resumed: start no workers just to find that out
             from joblib import delayed
 
             fits = parallel_unordered(

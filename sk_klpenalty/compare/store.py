@@ -167,22 +167,26 @@ def _read_complete_records(path: Path, n_decodes: int) -> list[dict]:
     return [row for row in rows if counts[record_key(row)] == n_decodes]
 
 
+_REQUIRED = ("config", "kind", "decode", "repeat", "fold", "n_train", "n_test")
+_REQUIRED += ("train_size", "fit_seconds")
+# NaN where undefined (a baseline's sigma, a peer's alpha, a metric): written
+# "nan" by the store, "" by CompareResult.save (pandas).
+_MAY_BE_NAN = ("alpha", "sigma", "sigma_decay", *METRICS)
+
+
 def _parse_row(row: dict) -> dict | None:
-    if None in row or any(row.get(c) in (None, "") for c in COLUMNS):
+    if None in row or any(row.get(c) is None for c in COLUMNS):
+        return None  # too few or too many fields: a row cut short by a kill
+    if any(row[c] == "" for c in _REQUIRED):
         return None
     try:
         parsed = {c: row[c] for c in ("config", "kind", "decode")}
         for c in ("repeat", "fold", "n_train", "n_test"):
             parsed[c] = int(row[c])
-        for c in (
-            "alpha",
-            "sigma",
-            "sigma_decay",
-            "train_size",
-            "fit_seconds",
-            *METRICS,
-        ):
+        for c in ("train_size", "fit_seconds"):
             parsed[c] = float(row[c])
+        for c in _MAY_BE_NAN:
+            parsed[c] = float(row[c] or math.nan)
     except ValueError:
         return None
     return {c: parsed[c] for c in COLUMNS}
