@@ -90,16 +90,33 @@ def test_compare_runs_on_a_tls_cluster(tls_cluster, digits):
     assert np.isfinite(on_cluster["mse"]).all()
 
 
+def _refused(address, security=None):
+    """Whether ``connect`` raises its one-line "cannot connect" ValueError.
+
+    Tried twice: distributed gives each new client's IO-loop thread a fixed
+    10 s to start and asserts otherwise; on a loaded 2-core CI machine that
+    once failed before any connection was tried (an AssertionError inside
+    distributed, not what this test is about).
+    """
+    for attempt in range(2):
+        try:
+            with short_connect_timeout():
+                client = connect(address, security)
+        except ValueError as error:
+            return "cannot connect" in str(error)
+        except AssertionError:
+            if attempt:
+                raise
+            continue
+        client.close()
+        return False
+
+
 def test_clients_without_the_certificate_are_refused(tls_cluster):
     address, _ = tls_cluster
-    with short_connect_timeout():
-        with pytest.raises(ValueError, match="cannot connect"):
-            connect(address)  # no certificate at all
-        with pytest.raises(ValueError, match="cannot connect"):
-            connect(address, Security.temporary())  # signed by another CA
-        plain = address.replace("tls://", "tcp://")
-        with pytest.raises(ValueError, match="cannot connect"):
-            connect(plain)  # no TLS
+    assert _refused(address.replace("tls://", "tcp://"))  # no TLS
+    assert _refused(address)  # no certificate at all
+    assert _refused(address, Security.temporary())  # signed by another CA
 
 
 def test_security_needs_a_tls_scheduler(digits):
