@@ -44,6 +44,18 @@ def bar_images(n_samples: int, n_classes: int, side: int):
 
 
 @contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch threads (a worker's count, for a serial
+    run whose floating-point results must equal a parallel one's)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def no_host_sync(device):
     """On CUDA, make any operation that waits for the GPU raise an error."""
     if device != "cuda":

@@ -15,6 +15,7 @@ from sk_klpenalty import ce_kl_loss
 from sk_klpenalty.bench import Measurement, format_table, seed_style_loss
 from sk_klpenalty.bench import utkface as utkface_bench
 from sk_klpenalty.bench.rss import rss_available
+from sk_klpenalty.bench.sizes import Sizes
 from sk_klpenalty.cli import main
 
 MEASUREMENTS = [
@@ -66,11 +67,31 @@ TARGETS = {
     "memory: compare / (2 x (footprint + 10% data) + 1 GB)": "<= 1",
     "uint8 / float32 img/s": ">= 1",
 }
+TINY = Sizes(
+    loss_iterations=5,
+    seed_iterations=1,
+    cnn_size=32,
+    cnn_batch=16,
+    fit_samples=256,
+    fit_epochs=1,
+    mlp_samples=5000,  # in the row names the test expects
+    memory_images=1200,
+    memmap_factor=0.5,
+    throughput_images=64,
+    repeats=3,
+)
 
 
 @pytest.mark.skipif(not rss_available(), reason="the memory rows need Linux /proc")
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=requires_cuda)])
-def test_quick_bench_prints_and_writes_every_measurement(tmp_path, capsys, device):
+def test_quick_bench_prints_and_writes_every_measurement(
+    tmp_path, capsys, monkeypatch, device
+):
+    # --quick's own sizes take about a minute on 2 cores; this checks the rows
+    # and the files, so it runs every measurement at a smaller size still.
+    from sk_klpenalty.bench import command
+
+    monkeypatch.setattr(command, "QUICK", TINY)
     path = tmp_path / "b.json"
     args = ["bench", "--device", device, "--quick", "--repeats", "1", "--json"]
     assert main([*args, str(path)]) == 0

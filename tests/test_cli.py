@@ -8,11 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+import joblib
 import pytest
+from conftest import torch_threads
 
 from sk_klpenalty.cli import main
 
-# Tiny but real: 150 rotated digits, 1 epoch, 2 folds.
+# Tiny but real: 150 rotated digits, 1 epoch, 2 folds; one fit at a time and
+# no time estimate (their own tests below run worker processes and the estimate).
 QUICK = [
     "--max-samples",
     "150",
@@ -23,6 +26,9 @@ QUICK = [
     "--repeats",
     "1",
     "--quiet",
+    "--n-jobs",
+    "1",
+    "--no-estimate",
 ]
 
 
@@ -134,7 +140,7 @@ def test_console_module_reports_missing_data_without_traceback(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_killed_run_resumes_to_the_same_table(tmp_path):
+def test_killed_run_resumes_to_the_same_table(tmp_path, capsys):
     args = [
         sys.executable,
         "-m",
@@ -150,6 +156,7 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
         "2",
         "--no-controls",
         "--quiet",
+        "--no-estimate",
     ]
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     results = killed / "results.csv"
@@ -184,14 +191,13 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
         timeout=300,
         check=True,
     )
-    full = subprocess.run(
-        [*args, "--out", str(reference)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert resumed.stdout.split("wrote")[0] == full.stdout.split("wrote")[0]
+    # The reference runs here, serially, with the torch threads each of the
+    # two workers had: the same numbers without starting more processes.
+    with torch_threads(max(1, joblib.cpu_count() // 2)):
+        code = main([*args[3:], "--n-jobs", "1", "--out", str(reference)])
+    assert code == 0
+    full = capsys.readouterr().out
+    assert resumed.stdout.split("wrote")[0] == full.split("wrote")[0]
     # The folds finished before the kill were kept, not refitted: a refit
     # would have measured a new fit time.
     after = _rows(results)
@@ -234,13 +240,14 @@ def _rows(path):
 
 
 def test_compare_prints_an_estimated_time_before_the_first_fit(tmp_path, capsys):
-    assert main(["compare", *QUICK, "--no-controls", "--out", str(tmp_path)]) == 0
+    with_estimate = [arg for arg in QUICK if arg != "--no-estimate"]
+    args = ["compare", *with_estimate, "--no-controls", "--out", str(tmp_path)]
+    assert main(args) == 0
     err = capsys.readouterr().err
     # 1 epoch per fit; baseline and one penalty setting on 2 folds.
     assert "compare: estimated time: about" in err
-    assert "for 4 fits of 1 epoch(s), " in err
-    assert "at a time on this machine (cpu, fp32" in err
-    assert main(["compare", *QUICK, "--no-estimate", "--out", str(tmp_path)]) == 0
+    assert "for 4 fits of 1 epoch(s), 1 at a time on this machine (cpu, fp32" in err
+    assert main(["compare", *QUICK, "--out", str(tmp_path)]) == 0
     assert "estimated time" not in capsys.readouterr().err
 
 
@@ -253,7 +260,7 @@ def test_precision_bf16_is_used_where_native_and_noted_where_not(
     from sk_klpenalty import precision
 
     monkeypatch.setattr(precision, "bf16_supported", lambda device=None: native)
-    args = ["compare", *QUICK, "--no-controls", "--no-estimate", "--precision"]
+    args = ["compare", *QUICK, "--no-controls", "--precision"]
     assert main([*args, "bf16", "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     job = json.loads((tmp_path / "job.json").read_text())
@@ -273,7 +280,7 @@ def test_compare_releases_its_worker_processes_before_the_report(tmp_path):
     # the command stops them once the fits are done.
     from joblib.externals.loky import reusable_executor
 
-    args = ["compare", *QUICK, "--no-controls", "--no-estimate", "--n-jobs", "2"]
+    args = ["compare", *QUICK, "--no-controls", "--n-jobs", "2"]
     assert main([*args, "--out", str(tmp_path)]) == 0
     executor = reusable_executor._executor
     assert executor is None or (executor._flags.shutdown and not executor._processes)

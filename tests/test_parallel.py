@@ -8,12 +8,12 @@ that uses the thread count the workers used.
 import csv
 import os
 import sys
-from contextlib import contextmanager
 
 import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import torch_threads
 from joblib._parallel_backends import LokyBackend
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -26,7 +26,7 @@ from sk_klpenalty.compare.workers import task_threads
 # What joblib gives each of 2 loky workers, and what compare_penalty sets.
 TWO_WORKER_THREADS = max(1, joblib.cpu_count() // 2)
 CLI_QUICK = ["--max-samples", "120", "--epochs", "1", "--cv", "2", "--repeats", "1"]
-CLI_QUICK += ["--no-controls", "--quiet"]
+CLI_QUICK += ["--no-controls", "--quiet", "--no-estimate"]
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +47,6 @@ def dask_client():
         yield client
     os.environ.clear()
     os.environ.update(saved)
-
-
-@contextmanager
-def torch_threads(n: int):
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _probes():
