@@ -1,4 +1,5 @@
 import contextlib
+import os
 
 import numpy as np
 import pytest
@@ -6,8 +7,10 @@ import torch
 
 from sk_klpenalty import KLPenaltyClassifier
 
-# Two cores on CI: keep torch from oversubscribing them.
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+# Two cores on CI: keep torch from oversubscribing them, also when pytest-xdist
+# runs several test processes side by side.
+_test_processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, torch.get_num_threads() // _test_processes)))
 
 AGES = np.array([21, 22, 25, 40, 60])
 
