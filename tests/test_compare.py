@@ -128,22 +128,20 @@ def _forbidden(*args, **kwargs):
     raise AssertionError("no fit should start")
 
 
-def test_results_are_appended_and_resume_skips_finished_folds(
-    small_task, tmp_path, monkeypatch
-):
-    X, y = small_task
-    kwargs = {
+def _stored_job(out_dir, **settings):
+    """compare_penalty's arguments for a small job stored in ``out_dir``."""
+    return {
         "estimator": KLPenaltyClassifier(**TINY),
-        "cv": 3,
+        "cv": 2,
         "controls": False,
         "progress": False,
-        "out_dir": tmp_path,
+        "out_dir": out_dir,
+        **settings,
     }
-    full = compare_penalty(X, y, **kwargs)
-    lines = (tmp_path / "results.csv").read_text().splitlines()
-    assert len(lines) == 1 + len(full.records)  # header + every record
-    # Simulate a kill after two folds (3 decodes each) plus a half-written row.
-    (tmp_path / "results.csv").write_text("\n".join(lines[:7]) + "\n" + lines[7][:9])
+
+
+def _record_fits(monkeypatch):
+    """The configuration of every fit that starts from now on (and runs it)."""
     fits = []
     original = compare_runner._fit_and_score
     monkeypatch.setattr(
@@ -151,6 +149,20 @@ def test_results_are_appended_and_resume_skips_finished_folds(
         "_fit_and_score",
         lambda *a, **k: fits.append(a[1].name) or original(*a, **k),
     )
+    return fits
+
+
+def test_results_are_appended_and_resume_skips_finished_folds(
+    small_task, tmp_path, monkeypatch
+):
+    X, y = small_task
+    kwargs = _stored_job(tmp_path, cv=3)
+    full = compare_penalty(X, y, **kwargs)
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(full.records)  # header + every record
+    # Simulate a kill after two folds (3 decodes each) plus a half-written row.
+    (tmp_path / "results.csv").write_text("\n".join(lines[:7]) + "\n" + lines[7][:9])
+    fits = _record_fits(monkeypatch)
     resumed = compare_penalty(X, y, resume=True, **kwargs)
     assert len(fits) == 6 - 2
     assert resumed.to_markdown() == full.to_markdown()
@@ -163,20 +175,11 @@ def test_resume_of_a_finished_and_saved_job_fits_nothing(
     # --resume then (to redraw the report) must keep every fold, the
     # baseline's (no sigma) and the peers' (no alpha) included.
     X, y = small_task
-    kwargs = {
-        "estimator": KLPenaltyClassifier(**TINY),
-        "cv": 2,
-        "progress": False,
-        "out_dir": tmp_path,
-        "peers": ["regression"],
-    }
+    kwargs = _stored_job(tmp_path, controls=True, peers=["regression"])
     full = compare_penalty(X, y, **kwargs)
     assert full.records[["sigma", "alpha"]].isna().any().all()
     full.save(tmp_path)
-    fits = []
-    monkeypatch.setattr(
-        compare_runner, "_fit_and_score", lambda *a, **k: fits.append(a[1].name)
-    )
+    fits = _record_fits(monkeypatch)
     resumed = compare_penalty(X, y, resume=True, **kwargs)
     assert fits == []
     assert resumed.to_markdown() == full.to_markdown()
@@ -184,13 +187,7 @@ def test_resume_of_a_finished_and_saved_job_fits_nothing(
 
 def test_resume_refuses_a_different_job(small_task, tmp_path):
     X, y = small_task
-    kwargs = {
-        "estimator": KLPenaltyClassifier(**TINY),
-        "cv": 2,
-        "controls": False,
-        "progress": False,
-        "out_dir": tmp_path,
-    }
+    kwargs = _stored_job(tmp_path)
     compare_penalty(X, y, **kwargs)
     with pytest.raises(ValueError, match="different job"):
         compare_penalty(X, y, sigmas=(3.0,), resume=True, **kwargs)
