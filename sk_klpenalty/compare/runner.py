@@ -24,13 +24,7 @@ from .learning_curve import check_train_sizes, sized_splits
 from .nested import check_inner_folds, check_tune, fit_nested, nested_config
 from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
 from .report import CompareResult
-from .store import (
-    ResultsStore,
-    describe_job,
-    record_key,
-    records_frame,
-    weights_digest,
-)
+from .store import ResultsStore, describe_job, record_key, records_frame, weights_digest
 from .training_curves import CurveStore, curves_frame, history_curve
 from .workers import exit_with_job, parallel_unordered, task_threads, threads_per_worker
 
