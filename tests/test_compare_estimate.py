@@ -35,6 +35,49 @@ def test_fits_that_run_side_by_side_divide_the_estimate(tiny_images):
     assert estimate_job(estimator, X, y, tasks[:1], n_workers=8).n_workers == 1
 
 
+class _Clock:
+    """A stand-in for ``time``: each warm-up pass takes the next scripted time."""
+
+    def __init__(self, pass_seconds):
+        self.now, self.pass_seconds, self.passes = 0.0, list(pass_seconds), 0
+
+    def perf_counter(self):
+        return self.now
+
+
+_clock = None
+
+
+class _ScriptedClassifier(KLPenaltyClassifier):
+    def partial_fit(self, X, y=None, **kwargs):
+        _clock.passes += 1
+        _clock.now += _clock.pass_seconds.pop(0)
+        return super().partial_fit(X, y, **kwargs)
+
+
+def test_the_fastest_of_up_to_three_short_warm_up_passes_counts(
+    tiny_images, monkeypatch
+):
+    # A busy machine only ever slows a pass down; two batches are few.
+    global _clock
+    from sk_klpenalty.compare import estimate
+
+    X, y = tiny_images
+    estimator = _ScriptedClassifier(max_epochs=1, batch_size=16, classes=np.unique(y))
+    tasks = [(np.arange(120), np.arange(120, 160))]
+    n_timed = estimate.TIMED_BATCHES * 16
+    _clock = _Clock([0.9, 0.3, 0.6])  # short: all three run
+    monkeypatch.setattr(estimate, "time", _clock)
+    short = estimate_job(estimator, X, y, tasks)
+    assert _clock.passes == 3
+    assert np.isclose(short.train_seconds_per_sample, 0.3 / n_timed)
+    _clock = _Clock([5.0, 1.0, 1.0])  # a slow job: one pass only
+    monkeypatch.setattr(estimate, "time", _clock)
+    slow = estimate_job(estimator, X, y, tasks)
+    assert _clock.passes == 1
+    assert np.isclose(slow.train_seconds_per_sample, 5.0 / n_timed)
+
+
 def test_a_long_cpu_job_is_called_a_gpu_job():
     days = JobEstimate(9 * 86400.0, 40, 75, 1, 0.01, 0.003, "cpu", "fp32")
     assert days.message().startswith("estimated time: about 9 d 0 h for 40 fits")

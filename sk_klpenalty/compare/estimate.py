@@ -25,6 +25,10 @@ __all__ = ["JobEstimate", "estimate_job", "format_duration", "print_estimate"]
 
 #: Batches timed in the warm-up's training epoch.
 TIMED_BATCHES = 2
+#: Timed epochs of those batches at most; the fastest counts.
+MAX_TIMED_PASSES = 3
+#: A timed epoch longer than this is not repeated.
+ONE_PASS_SECONDS = 1.0
 #: Above this many seconds on a CPU, the estimate suggests a GPU.
 GPU_HINT_SECONDS = 6 * 3600.0
 
@@ -125,9 +129,17 @@ def estimate_job(
         torch.set_num_threads(threads)
     try:
         model.fit(take_rows(X, warm_rows, lazy=True), y[warm_rows])  # untimed
-        start = time.perf_counter()
-        model.partial_fit(take_rows(X, rows, lazy=True), y[rows])
-        train = (time.perf_counter() - start) / n_timed
+        train = math.inf
+        for _ in range(MAX_TIMED_PASSES):
+            start = time.perf_counter()
+            model.partial_fit(take_rows(X, rows, lazy=True), y[rows])
+            elapsed = time.perf_counter() - start
+            # The fastest pass: a busy machine's hiccups only ever slow one
+            # down, and two batches are few (this VM: 2.4e3 against 3.6e3
+            # samples/s between two runs of the same job with one pass).
+            train = min(train, elapsed / n_timed)
+            if elapsed > ONE_PASS_SECONDS:
+                break  # a slow job (the seed's on a CPU): one pass is enough
         start = time.perf_counter()
         model.predict_proba(take_rows(X, predict_rows, lazy=True))
         predict = (time.perf_counter() - start) / len(predict_rows)
