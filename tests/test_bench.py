@@ -5,6 +5,7 @@ No timing assertions: the numbers depend on the machine.
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from sk_klpenalty import ce_kl_loss
 from sk_klpenalty.bench import Measurement, format_table, seed_style_loss
 from sk_klpenalty.bench import utkface as utkface_bench
 from sk_klpenalty.bench.rss import rss_available
-from sk_klpenalty.bench.sizes import Sizes
+from sk_klpenalty.bench.sizes import QUICK
 from sk_klpenalty.cli import main
 
 MEASUREMENTS = [
@@ -67,18 +68,15 @@ TARGETS = {
     "memory: compare / (2 x (footprint + 10% data) + 1 GB)": "<= 1",
     "uint8 / float32 img/s": ">= 1",
 }
-TINY = Sizes(
+TINY = replace(
+    QUICK,
     loss_iterations=5,
     seed_iterations=1,
     cnn_size=32,
     cnn_batch=16,
     fit_samples=256,
-    fit_epochs=1,
-    mlp_samples=5000,  # in the row names the test expects
     memory_images=1200,
-    memmap_factor=0.5,
     throughput_images=64,
-    repeats=3,
 )
 
 

@@ -45,13 +45,12 @@ class _Clock:
         return self.now
 
 
-_clock = None
-
-
 class _ScriptedClassifier(KLPenaltyClassifier):
+    clock = None  # the _Clock of the test running
+
     def partial_fit(self, X, y=None, **kwargs):
-        _clock.passes += 1
-        _clock.now += _clock.pass_seconds.pop(0)
+        self.clock.passes += 1
+        self.clock.now += self.clock.pass_seconds.pop(0)
         return super().partial_fit(X, y, **kwargs)
 
 
@@ -59,22 +58,23 @@ def test_the_fastest_of_up_to_three_short_warm_up_passes_counts(
     tiny_images, monkeypatch
 ):
     # A busy machine only ever slows a pass down; two batches are few.
-    global _clock
     from sk_klpenalty.compare import estimate
 
     X, y = tiny_images
     estimator = _ScriptedClassifier(max_epochs=1, batch_size=16, classes=np.unique(y))
     tasks = [(np.arange(120), np.arange(120, 160))]
     n_timed = estimate.TIMED_BATCHES * 16
-    _clock = _Clock([0.9, 0.3, 0.6])  # short: all three run
-    monkeypatch.setattr(estimate, "time", _clock)
+    clock = _Clock([0.9, 0.3, 0.6])  # short: all three run
+    monkeypatch.setattr(_ScriptedClassifier, "clock", clock)
+    monkeypatch.setattr(estimate, "time", clock)
     short = estimate_job(estimator, X, y, tasks)
-    assert _clock.passes == 3
+    assert clock.passes == 3
     assert np.isclose(short.train_seconds_per_sample, 0.3 / n_timed)
-    _clock = _Clock([5.0, 1.0, 1.0])  # a slow job: one pass only
-    monkeypatch.setattr(estimate, "time", _clock)
+    clock = _Clock([5.0, 1.0, 1.0])  # a slow job: one pass only
+    monkeypatch.setattr(_ScriptedClassifier, "clock", clock)
+    monkeypatch.setattr(estimate, "time", clock)
     slow = estimate_job(estimator, X, y, tasks)
-    assert _clock.passes == 1
+    assert clock.passes == 1
     assert np.isclose(slow.train_seconds_per_sample, 5.0 / n_timed)
 
 

@@ -167,8 +167,6 @@ def _read_complete_records(path: Path, n_decodes: int) -> list[dict]:
     return [row for row in rows if counts[record_key(row)] == n_decodes]
 
 
-_REQUIRED = ("config", "kind", "decode", "repeat", "fold", "n_train", "n_test")
-_REQUIRED += ("train_size", "fit_seconds")
 # NaN where undefined (a baseline's sigma, a peer's alpha, a metric): written
 # "nan" by the store, "" by CompareResult.save (pandas).
 _MAY_BE_NAN = ("alpha", "sigma", "sigma_decay", *METRICS)
@@ -177,9 +175,7 @@ _MAY_BE_NAN = ("alpha", "sigma", "sigma_decay", *METRICS)
 def _parse_row(row: dict) -> dict | None:
     if None in row or any(row.get(c) is None for c in COLUMNS):
         return None  # too few or too many fields: a row cut short by a kill
-    if any(row[c] == "" for c in _REQUIRED):
-        return None
-    try:
+    try:  # an empty id, count or time fails int()/float(): the row is dropped
         parsed = {c: row[c] for c in ("config", "kind", "decode")}
         for c in ("repeat", "fold", "n_train", "n_test"):
             parsed[c] = int(row[c])
