@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import requires_cuda
+from scipy.stats import binom
 
 from sk_klpenalty import ce_kl_loss
-from sk_klpenalty.bench import Measurement, format_table, seed_style_loss
+from sk_klpenalty.bench import (
+    Measurement,
+    format_table,
+    median_interval,
+    seed_style_loss,
+)
 from sk_klpenalty.bench import utkface as utkface_bench
 from sk_klpenalty.bench.rss import rss_available
 from sk_klpenalty.bench.sizes import QUICK
@@ -117,11 +123,16 @@ def test_quick_bench_prints_and_writes_every_measurement(
         assert len(row["values"]) == 1
         assert 0 < row["min"] <= row["median"] <= row["max"]
         assert all(np.isfinite(row["values"]))
+        low, high = row["median_ci"]
+        assert row["min"] <= low <= row["median"] <= high <= row["max"]
         if row["target"] is None:
-            assert row["met"] is None
+            assert row["met"] is None and row["clear"] is None
         else:
-            assert isinstance(row["met"], bool)
+            assert isinstance(row["met"], bool) and isinstance(row["clear"], bool)
     assert isinstance(report["all_targets_met"], bool)
+    assert report["unclear_targets"] == sum(
+        row["clear"] is False for row in report["measurements"]
+    )
     assert "targets met:" in printed
 
 
@@ -137,21 +148,50 @@ def test_seed_style_reference_agrees_with_ce_kl_loss():
 
 
 def test_table_marks_targets_and_not_applicable_rows():
+    noisy = [0.90, 0.95, 1.00, 1.05, 1.08, 1.12, 1.30]  # median 1.05, range 0.9-1.3
     table = format_table(
         [
             Measurement("fast", "x", [1.0, 2.0, 3.0], "<= 3"),
             Measurement("slow", "x", [4.0], "<= 3"),
             Measurement("info", "ms", [0.5]),
             Measurement("bf16", "x", [], ">= 2.5", "bf16 not supported"),
+            Measurement("noisy, met", "x", noisy, "<= 1.10"),
+            Measurement("noisy, missed", "x", noisy, "<= 1.01"),
         ]
     )
     lines = table.splitlines()
-    assert lines[0].split() == ["measurement", "median", "min-max", "target", "met"]
+    assert lines[0].split() == "measurement median 95% CI min-max target met".split()
     assert lines[2].split()[-1] == "yes" and "2.000 x" in lines[2]
     assert "1.000-3.000" in lines[2]
     assert lines[3].split()[-1] == "no"
     assert lines[4].endswith("0.500-0.500")  # no target, no verdict
-    assert lines[5].split()[1:3] == ["n/a", "n/a"] and lines[5].endswith("n/a")
+    assert lines[5].split()[1:4] == ["n/a", "n/a", "n/a"] and lines[5].endswith("n/a")
+    # The interval of 7 repeats is their range, which spans both targets.
+    assert lines[6].endswith("yes?") and "0.900-1.300" in lines[6]
+    assert lines[7].endswith("no?")
+
+
+@pytest.mark.parametrize("n", range(1, 41))
+def test_median_interval_is_the_narrowest_with_95_percent_coverage(n):
+    # Exact coverage of [x_(k), x_(n+1-k)]: the median lies below x_(k) when
+    # fewer than k values do, which has probability P(Binomial(n, 1/2) < k).
+    low, high = median_interval(list(range(n)))
+    k = low + 1
+    assert high == n - k  # symmetric
+    coverage = lambda k: 1 - 2 * binom.cdf(k - 1, n, 0.5)  # noqa: E731
+    if n >= 6:
+        assert coverage(k) >= 0.95
+    else:
+        assert k == 1  # too few values for 95%: the whole range
+    if n - 2 * k >= 1:  # a narrower interval exists, and covers too little
+        assert coverage(k + 1) < 0.95
+
+
+def test_median_interval_covers_the_median_of_skewed_noise():
+    rng = np.random.default_rng(0)
+    samples = rng.exponential(size=(4000, 15))  # median log(2), a long right tail
+    covered = [low <= np.log(2) <= high for low, high in map(median_interval, samples)]
+    assert np.mean(covered) >= 0.95
 
 
 @pytest.mark.parametrize(

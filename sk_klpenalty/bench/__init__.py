@@ -1,8 +1,11 @@
 """``sk-klpenalty bench``: the performance ratios of the issue, measured in one run.
 
 Five measurements, each the median of ``--repeats`` repeats after a warm-up
-(with the min-max over the repeats), interleaved so that a drift of the
-machine's speed hits both sides of a ratio alike:
+(with a distribution-free 95% confidence interval of that median and the
+min-max over the repeats), interleaved so that a drift of the machine's
+speed hits both sides of a ratio alike. A verdict whose interval spans the
+target is marked ``yes?`` or ``no?``: on a noisy machine one run cannot
+settle it.
 
 1. **Loss**: forward + backward of the criterion at B=256, K=117, sigma=10:
    the seed's per-sample loop (a numpy Gaussian per sample, copied to the
@@ -44,6 +47,13 @@ estimator's overhead), :mod:`.memory` and :mod:`.utkface`.
 
 from .command import add_arguments, run
 from .loss import seed_style_loss
-from .table import Measurement, format_table
+from .table import Measurement, format_table, median_interval
 
-__all__ = ["Measurement", "add_arguments", "format_table", "run", "seed_style_loss"]
+__all__ = [
+    "Measurement",
+    "add_arguments",
+    "format_table",
+    "median_interval",
+    "run",
+    "seed_style_loss",
+]

@@ -111,6 +111,14 @@ def run(args: argparse.Namespace) -> int:
     with_target = [m for m in measurements if m.met is not None]
     met = sum(bool(m.met) for m in with_target)
     print(f"\ntargets met: {met} of {len(with_target)}")
+    unclear = sum(not m.clear for m in with_target)
+    if unclear:
+        print(
+            f"{unclear} of the {len(with_target)} marked yes? or no?: the median "
+            "meets or misses the "
+            "target, but its 95% confidence interval spans it, so this machine's "
+            "noise could turn the verdict (more --repeats narrow it)."
+        )
     if args.json:
         report = {
             "machine": machine,
@@ -119,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             "utkface_size": bool(args.utkface_size),
             "measurements": [m.as_dict() for m in measurements],
             "all_targets_met": met == len(with_target),
+            "unclear_targets": unclear,
         }
         try:
             with open(args.json, "w", encoding="utf-8") as file:
