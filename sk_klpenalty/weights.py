@@ -183,7 +183,12 @@ class WeightedDataset(Dataset):
         X, y = batch
         index = torch.as_tensor(indices, dtype=torch.long)
         return _WeightedBatch(
-            (WeightedBatch(X=X, sample_weight=self.sample_weight[index]), y)
+            (
+                WeightedBatch(
+                    X=X, sample_weight=self.sample_weight.index_select(0, index)
+                ),
+                y,
+            )
         )
 
 
