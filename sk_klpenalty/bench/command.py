@@ -115,9 +115,9 @@ def run(args: argparse.Namespace) -> int:
     if unclear:
         print(
             f"{unclear} of the {len(with_target)} marked yes? or no?: the median "
-            "meets or misses the "
-            "target, but its 95% confidence interval spans it, so this machine's "
-            "noise could turn the verdict (more --repeats narrow it)."
+            "meets or misses the target, but its 95% confidence interval spans "
+            "it, so this machine's noise could turn the verdict (more --repeats "
+            "narrow it)."
         )
     if args.json:
         report = {
