@@ -47,11 +47,16 @@ class _Clock:
 
 class _ScriptedClassifier(KLPenaltyClassifier):
     clock = None  # the _Clock of the test running
+    epoch_share = 1.0  # the epoch's recorded duration, as a share of the call
 
     def partial_fit(self, X, y=None, **kwargs):
         self.clock.passes += 1
-        self.clock.now += self.clock.pass_seconds.pop(0)
-        return super().partial_fit(X, y, **kwargs)
+        seconds = self.clock.pass_seconds.pop(0)
+        self.clock.now += seconds
+        super().partial_fit(X, y, **kwargs)
+        if "dur" in self.history[-1]:  # what EpochTimer measured, scripted
+            self.history.record("dur", seconds * self.epoch_share)
+        return self
 
 
 def test_the_fastest_of_up_to_three_short_warm_up_passes_counts(
@@ -138,3 +143,28 @@ def test_a_script_without_a_main_guard_gets_its_estimate_from_a_worker(tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.count("done") == 1
     assert "2 at a time on this machine" in run.stderr
+
+
+def test_the_warm_up_times_its_epoch_without_the_fit_calls_own_work(
+    tiny_images, monkeypatch
+):
+    # A real epoch of a hundred batches pays the call's set-up once; the
+    # timed epoch of two batches would count it as training time.
+    from sk_klpenalty.compare import estimate
+
+    X, y = tiny_images
+    tasks = [(np.arange(120), np.arange(120, 160))]
+    n_timed = estimate.TIMED_BATCHES * 16
+    monkeypatch.setattr(_ScriptedClassifier, "epoch_share", 0.75)
+    for params, expected in (
+        ({}, 0.75 * 0.4),  # EpochTimer's duration of the epoch
+        ({"callbacks__epoch_timer": None}, 0.4),  # none recorded: the call's
+    ):
+        estimator = _ScriptedClassifier(
+            max_epochs=1, batch_size=16, classes=np.unique(y), **params
+        )
+        clock = _Clock([0.4] * estimate.MAX_TIMED_PASSES)
+        monkeypatch.setattr(_ScriptedClassifier, "clock", clock)
+        monkeypatch.setattr(estimate, "time", clock)
+        result = estimate_job(estimator, X, y, tasks)
+        assert np.isclose(result.train_seconds_per_sample, expected / n_timed)
