@@ -7,7 +7,8 @@ see :mod:`~sk_klpenalty.labels`). It validates the data before anything is
 built, picks the default network from the shape of ``X``, seeds fits locally,
 serves whole batches, and runs ``precision="bf16"``; sample and class weights
 are in :mod:`~sk_klpenalty.weights`, early stopping in
-:mod:`~sk_klpenalty.early_stopping`.
+:mod:`~sk_klpenalty.early_stopping`, the training step without skorch's
+no-op work in :mod:`~sk_klpenalty.train_step`.
 :class:`~sk_klpenalty.estimator.KLPenaltyClassifier` adds the penalty on top.
 """
 
@@ -33,6 +34,7 @@ from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
 from .pixels import PixelScalingMixin
 from .precision import LOW_PRECISION, PrecisionMixin, check_precision
 from .seeding import seeded
+from .train_step import LeanStepMixin
 from .validation import check_device, check_labels, check_labels_known, check_samples
 from .weights import SampleWeightMixin, dataset_sample_weight
 
@@ -52,6 +54,7 @@ class OrdinalNeuralNet(
     EarlyStoppingMixin,
     PrecisionMixin,
     PixelScalingMixin,
+    LeanStepMixin,
     NeuralNetClassifier,
 ):
     """Base of the estimators: ordered labels, weights, validation, seeding, bf16.
