@@ -23,10 +23,10 @@ import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
-from skorch.utils import is_dataset, to_numpy, to_tensor
+from skorch.utils import is_dataset, to_numpy
 from torch.utils.data import DataLoader
 
-from .data import ArrayDataset, loader_kwargs, stack_batches
+from .data import ArrayDataset, loader_kwargs, stack_batches, to_device
 from .decode import check_decode, decode_indices, expectation
 from .early_stopping import EarlyStoppingMixin
 from .labels import LabelsMixin, ordered_categories
@@ -315,7 +315,7 @@ class OrdinalNeuralNet(
         """
         if torch.is_tensor(y_pred) and y_pred.dtype in LOW_PRECISION:
             y_pred = y_pred.float()
-        target = to_tensor(self._class_indices(y_true), device=self.device)
+        target = to_device(self._class_indices(y_true), self.device)
         return self._criterion_loss(y_pred, target, X)
 
     def _class_values_tensor(self) -> torch.Tensor | None:

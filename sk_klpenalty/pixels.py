@@ -21,7 +21,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-from skorch.utils import to_tensor
+
+from .data import to_device
 
 __all__ = ["PIXEL_SCALES", "PixelScalingMixin", "is_pixel_dtype", "pixels_to_float"]
 
@@ -75,5 +76,8 @@ class PixelScalingMixin:
     """
 
     def infer(self, x, **fit_params):
-        x = pixels_to_float(to_tensor(x, device=self.device))
+        x = pixels_to_float(to_device(x, self.device))
+        if torch.is_tensor(x):
+            # All that skorch's infer would still do for a tensor on the device.
+            return self.module_(x, **fit_params)
         return super().infer(x, **fit_params)

@@ -14,8 +14,8 @@ import platform
 import warnings
 
 import torch
-from skorch.utils import to_tensor
 
+from .data import to_device
 from .modules import SeedCNN
 
 __all__ = ["PRECISIONS", "PrecisionMixin", "bf16_supported", "check_precision"]
@@ -181,7 +181,7 @@ class PrecisionMixin:
         come back as float32, so the loss and ``predict_proba`` are float32.
         """
         if self._wants_channels_last():
-            x = to_tensor(x, device=self.device)
+            x = to_device(x, self.device)
             if torch.is_tensor(x) and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
                 if not getattr(self, "_channels_last_", False):
