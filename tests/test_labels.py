@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -10,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.labels import (
     class_values,
+    consecutive_start,
     label_indices,
     ordered_categories,
     resolve_classes,
@@ -135,3 +137,35 @@ def test_resolution_and_mapping_helpers():
         ordered_categories(pd.Series(pd.Categorical(labels, ORDER, ordered=True)))[0]
         == "low"
     )
+
+
+def test_consecutive_integer_classes_are_recognised():
+    assert consecutive_start(np.array([0, 1, 2])) == 0
+    assert consecutive_start(np.array([-2.0, -1.0, 0.0])) == -2
+    assert consecutive_start(np.array([1, 2, 4])) is None
+    assert consecutive_start(np.array([0.5, 1.5])) is None
+    assert consecutive_start(np.array(ORDER)) is None
+
+
+@pytest.mark.parametrize(
+    "classes", [[0, 1, 2, 3], [18, 19, 20, 21], [-1, 0, 1, 2], [21, 22, 25, 40]]
+)
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.float64])
+def test_batch_labels_map_to_the_index_of_their_class(classes, dtype):
+    rng = np.random.RandomState(0)
+    y = np.array(classes)[rng.randint(0, 4, 60)]
+    X = rng.randn(60, 2)
+    clf = KLPenaltyClassifier(max_epochs=1).fit(X, y)
+    index = clf._class_indices(torch.as_tensor(y, dtype=dtype))
+    assert index.dtype == torch.int64
+    np.testing.assert_array_equal(index.numpy(), label_indices(y, np.array(classes)))
+
+
+def test_unvalidated_labels_of_a_dataset_are_checked_batch_by_batch():
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.randn(64, 2), dtype=torch.float32)
+    y = torch.as_tensor(rng.randint(0, 4, 64))
+    y[5] = 7  # not among classes 0..3
+    dataset = torch.utils.data.TensorDataset(X, y)
+    with pytest.raises(ValueError, match=r"not in classes_: \[7"):
+        KLPenaltyClassifier(classes=[0, 1, 2, 3], max_epochs=1).fit(dataset, None)
