@@ -26,12 +26,12 @@ from skorch.callbacks import ProgressBar
 from skorch.utils import is_dataset, to_numpy
 from torch.utils.data import DataLoader
 
-from .data import ArrayDataset, loader_kwargs, stack_batches, to_device
+from .data import ArrayDataset, loader_kwargs, stack_batches
 from .decode import check_decode, decode_indices, expectation
 from .early_stopping import EarlyStoppingMixin
 from .labels import LabelsMixin, ordered_categories
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
-from .pixels import PixelScalingMixin
+from .pixels import PixelScalingMixin, to_device
 from .precision import LOW_PRECISION, PrecisionMixin, check_precision
 from .seeding import seeded
 from .train_step import LeanStepMixin

@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import torch
-from skorch.utils import to_tensor
 from torch.utils.data import Dataset, Sampler
 from torch.utils.data.dataloader import default_collate
 
@@ -22,7 +21,6 @@ __all__ = [
     "loader_kwargs",
     "stack_batches",
     "take_rows",
-    "to_device",
 ]
 
 
@@ -230,25 +228,6 @@ class WholeBatches(Sampler):
         else:
             order = torch.arange(self.n_samples)
         yield from order.split(self.batch_size)
-
-
-def to_device(x, device):
-    """skorch's ``to_tensor(x, device=device)``, but a tensor already on
-    ``device`` comes back as it is.
-
-    torch's ``.to()`` returns such a tensor unchanged too, yet costs ~10 us a
-    call on a 2-core VM (it parses its arguments): a small network's batch
-    went through it twice.
-
-    Examples
-    --------
-    >>> x = torch.zeros(2)
-    >>> to_device(x, "cpu") is x, to_device(np.array([1, 2]), "cpu").tolist()
-    (True, [1, 2])
-    """
-    if torch.is_tensor(x) and device is not None and x.device == torch.device(device):
-        return x
-    return to_tensor(x, device=device)
 
 
 def _shared_tensor(array) -> torch.Tensor:

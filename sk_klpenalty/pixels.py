@@ -21,10 +21,15 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from skorch.utils import to_tensor
 
-from .data import to_device
-
-__all__ = ["PIXEL_SCALES", "PixelScalingMixin", "is_pixel_dtype", "pixels_to_float"]
+__all__ = [
+    "PIXEL_SCALES",
+    "PixelScalingMixin",
+    "is_pixel_dtype",
+    "pixels_to_float",
+    "to_device",
+]
 
 #: The integer dtypes read as pixel intensities, and the value that maps to 1.0.
 PIXEL_SCALES = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
@@ -64,6 +69,25 @@ def pixels_to_float(x):
     if isinstance(x, Mapping):
         return {key: pixels_to_float(value) for key, value in x.items()}
     return x
+
+
+def to_device(x, device):
+    """skorch's ``to_tensor(x, device=device)``, but a tensor already on
+    ``device`` comes back as it is.
+
+    torch's ``.to()`` returns such a tensor unchanged too, yet costs ~10 us a
+    call on a 2-core VM (it parses its arguments): a small network's batch
+    went through it twice.
+
+    Examples
+    --------
+    >>> x = torch.zeros(2)
+    >>> to_device(x, "cpu") is x, to_device(np.array([1, 2]), "cpu").tolist()
+    (True, [1, 2])
+    """
+    if torch.is_tensor(x) and device is not None and x.device == torch.device(device):
+        return x
+    return to_tensor(x, device=device)
 
 
 class PixelScalingMixin:

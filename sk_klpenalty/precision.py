@@ -15,8 +15,8 @@ import warnings
 
 import torch
 
-from .data import to_device
 from .modules import SeedCNN
+from .pixels import to_device
 
 __all__ = ["PRECISIONS", "PrecisionMixin", "bf16_supported", "check_precision"]
 
