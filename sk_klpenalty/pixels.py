@@ -102,6 +102,6 @@ class PixelScalingMixin:
     def infer(self, x, **fit_params):
         x = pixels_to_float(to_device(x, self.device))
         if torch.is_tensor(x):
-            # All that skorch's infer would still do for a tensor on the device.
+            # skorch's infer would only move it (done above) and call the module.
             return self.module_(x, **fit_params)
         return super().infer(x, **fit_params)

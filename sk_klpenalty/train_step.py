@@ -5,10 +5,11 @@ optimizer closure (for optimizers that evaluate the loss several times, such
 as L-BFGS), a step accumulator for that closure, and a call of every
 callback's ``on_batch_begin``, ``on_grad_computed`` and ``on_batch_end``,
 including the many callbacks whose method is :class:`~skorch.callbacks.Callback`'s
-empty default. On a small network (a 2x128 MLP, 64 rows a batch) that was about
-a tenth of the training time. :class:`LeanStepMixin` skips exactly that work
-and nothing else: the same optimizer calls in the same order, and every
-callback method that does something is called with the same arguments.
+empty default. On a small network (a 2x128 MLP, 64 rows a batch) that was 1-3%
+of the training time, measured batch by batch. :class:`LeanStepMixin` skips
+exactly that work and nothing else: the same optimizer calls in the same
+order, and every callback method that does something is called with the
+same arguments.
 """
 
 from __future__ import annotations
