@@ -222,13 +222,12 @@ class LabelsMixin:
             if not is_numeric_labels(labels) or not is_numeric_labels(self.classes_):
                 return torch.from_numpy(label_indices(labels, self.classes_))
         labels = torch.as_tensor(y_true)
-        start = self._consecutive_start()
+        start, values = self._class_lookup(labels.device)
         if start is not None and labels.dtype in _INTEGERS and self._labels_checked:
             # Validated integer labels of classes c, c+1, ...: a subtraction,
             # where searchsorted on float64 took ~35 us of a small net's batch.
             index = labels.reshape(-1).long()
             return index - start if start else index
-        values = self._class_values_on(labels.device)
         labels = labels.to(torch.float64).reshape(-1)
         index = torch.searchsorted(values, labels)
         # Labels from a user Dataset are not validated up front: check them
@@ -240,25 +239,18 @@ class LabelsMixin:
                 raise ValueError(f"y holds labels that are not in classes_: {unknown}.")
         return index
 
-    def _class_values_on(self, device: torch.device) -> torch.Tensor:
-        """``classes_`` as a float64 tensor on ``device``, built once per fit."""
+    def _class_lookup(self, device: torch.device) -> tuple[int | None, torch.Tensor]:
+        """:func:`consecutive_start` of ``classes_`` and ``classes_`` as a
+        float64 tensor on ``device``, built once per fit."""
         classes = self.classes_
         cached = getattr(self, "_class_values_cache", None)
-        if cached is None or cached[0] is not classes or cached[1].device != device:
+        if cached is None or cached[0] is not classes or cached[2].device != device:
             values = torch.as_tensor(classes, dtype=torch.float64).to(device)
-            self._class_values_cache = cached = (classes, values)
-        return cached[1]
-
-    def _consecutive_start(self) -> int | None:
-        """:func:`consecutive_start` of ``classes_``, computed once per fit."""
-        classes = self.classes_
-        cached = getattr(self, "_consecutive_cache", None)
-        if cached is None or cached[0] is not classes:
-            self._consecutive_cache = cached = (classes, consecutive_start(classes))
-        return cached[1]
+            cached = (classes, consecutive_start(classes), values)
+            self._class_values_cache = cached
+        return cached[1], cached[2]
 
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_class_values_cache", None)  # may hold a CUDA tensor
-        state.pop("_consecutive_cache", None)
         return state
