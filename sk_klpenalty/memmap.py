@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["MemmapRows", "iter_row_chunks"]
+__all__ = ["MemmapRows", "iter_row_chunks", "read_rows"]
 
 #: Rows of at least this many bytes are read with one ``preadv`` call each.
 PREAD_MIN_ROW_BYTES = 1024
@@ -167,3 +167,17 @@ def iter_row_chunks(n_rows: int, row_bytes: int) -> Iterator[slice]:
     step = max(1, CHUNK_BYTES // max(1, row_bytes))
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
+
+
+def read_rows(array, rows) -> np.ndarray:
+    """``array[rows]`` in memory; a read-only memory map's rows come from its
+    file, so that none of its pages stay resident (see the module's note).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> read_rows(np.arange(6).reshape(3, 2), np.array([2, 0])).tolist()
+    [[4, 5], [0, 1]]
+    """
+    disk = MemmapRows.of(array)
+    return np.asarray(array[rows]) if disk is None else disk.take(rows)

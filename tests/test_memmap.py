@@ -5,7 +5,8 @@ import pytest
 
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.bench.rss import peak_rss_growth, rss_available
-from sk_klpenalty.memmap import MemmapRows
+from sk_klpenalty.compare.store import describe_job
+from sk_klpenalty.memmap import MemmapRows, read_rows
 
 requires_proc = pytest.mark.skipif(not rss_available(), reason="needs Linux /proc")
 
@@ -93,6 +94,25 @@ def test_reading_rows_leaves_no_pages_resident(tmp_path, row_bytes):
     for batch in np.array_split(order, 64):  # one shuffled epoch: 32 MB read
         assert rows.take(batch).sum() == len(batch) * row_bytes
     assert _mapped_rss(X.filename) == 0
+
+
+@requires_proc
+def test_the_compare_jobs_data_digest_maps_no_page_of_a_memmap(tmp_path):
+    # The job (not a worker) fingerprints X for --resume from 64 rows; mapped,
+    # each would keep its page-cache folio (up to 2 MB) resident in the job.
+    X = np.random.default_rng(0).integers(0, 256, (4096, 4096), dtype=np.uint8)
+    X_map = _memmap(tmp_path, X)
+    y = np.arange(len(X)) % 3
+
+    def digest(data):
+        job = describe_job(data, y, KLPenaltyClassifier(), None, [], [], None, 0)
+        return job["data_sha256"]
+
+    on_map = digest(X_map)
+    assert _mapped_rss(X_map.filename) == 0
+    assert on_map == digest(X)  # the same job as the data in memory
+    assert on_map != digest(X[::-1])
+    np.testing.assert_array_equal(read_rows(X_map, [7, 0, 7]), X[[7, 0, 7]])
 
 
 def test_a_replaced_or_deleted_file_is_not_read_by_its_path(tmp_path):
