@@ -26,7 +26,7 @@ from skorch.callbacks import ProgressBar
 from skorch.utils import is_dataset, to_numpy
 from torch.utils.data import DataLoader
 
-from .data import ArrayDataset, loader_kwargs, stack_batches
+from .data import ArrayDataset, WholeBatchLoader, loader_kwargs, stack_batches
 from .decode import check_decode, decode_indices, expectation
 from .early_stopping import EarlyStoppingMixin
 from .labels import LabelsMixin, ordered_categories
@@ -331,7 +331,9 @@ class OrdinalNeuralNet(
         Training batches are shuffled every epoch unless ``iterator_train__*``
         says otherwise (plain skorch does not shuffle: sorted data, such as
         UTKFace files named by age, would then train on one age per batch).
-        Whole batches from :class:`ArrayDataset` pass through the collate step.
+        Whole batches from :class:`ArrayDataset` pass through the collate step,
+        and skorch's default ``DataLoader`` is a :class:`WholeBatchLoader`
+        (the same batches, with less per-batch machinery).
         """
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = self.iterator_train if training else self.iterator_valid
@@ -341,6 +343,8 @@ class OrdinalNeuralNet(
             kwargs["batch_size"] = len(dataset)
         if isinstance(iterator, type) and issubclass(iterator, DataLoader):
             kwargs = loader_kwargs(dataset, kwargs, training)
+        if iterator is DataLoader:  # skorch's default, not a user's subclass
+            iterator = WholeBatchLoader
         return iterator(dataset, **kwargs)
 
     # ------------------------------------------------------------- predict

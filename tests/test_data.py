@@ -1,16 +1,23 @@
 """ArrayDataset: whole batches by tensor indexing, without copying the arrays."""
 
 import numpy as np
+import pytest
 import torch
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 from torch.utils.data.dataloader import default_collate
 
+from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.data import (
     ArrayDataset,
     BatchAwareCollate,
     RowView,
+    WholeBatches,
+    WholeBatchLoader,
+    loader_kwargs,
     stack_batches,
     take_rows,
 )
+from sk_klpenalty.weights import WeightedDataset
 
 
 def test_array_dataset_serves_whole_batches():
@@ -79,3 +86,96 @@ def test_stack_batches_fills_one_array_and_copes_with_miscounts():
         np.testing.assert_array_equal(
             stack_batches(iter(batches), n_rows), np.concatenate(batches)
         )
+
+
+def _epochs(loader_class, dataset, kwargs, training, seed=0, epochs=2):
+    torch.manual_seed(seed)
+    loader = loader_class(dataset, **loader_kwargs(dataset, kwargs, training))
+    return [[list(batch) for batch in loader] for _ in range(epochs)]
+
+
+def _assert_same_batches(ours, theirs):
+    assert len(ours) == len(theirs)
+    for epoch, other in zip(ours, theirs, strict=True):
+        assert len(epoch) == len(other)
+        for (X, y), (X_other, y_other) in zip(epoch, other, strict=True):
+            torch.testing.assert_close(X, X_other, rtol=0, atol=0)
+            np.testing.assert_array_equal(np.asarray(y), np.asarray(y_other))
+
+
+@pytest.mark.parametrize("training", [True, False])  # shuffled / in order
+@pytest.mark.parametrize("kind", ["array", "view", "memmap", "strings", "no labels"])
+def test_whole_batch_loader_yields_the_data_loaders_batches(tmp_path, kind, training):
+    X = np.random.default_rng(0).integers(0, 256, (23, 3, 4, 4), dtype=np.uint8)
+    y = np.arange(23) % 4
+    if kind == "view":
+        X = RowView(X, np.arange(22, -1, -1))
+    elif kind == "memmap":
+        np.save(tmp_path / "X.npy", X)
+        X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    elif kind == "strings":
+        y = np.array(["a", "b", "c"])[y % 3]
+    dataset = ArrayDataset(X, None if kind == "no labels" else y)
+    kwargs = {"batch_size": 5}
+    ours = _epochs(WholeBatchLoader, dataset, kwargs, training)
+    _assert_same_batches(ours, _epochs(DataLoader, dataset, kwargs, training))
+    if training:  # a new order each epoch, set by the seed
+        assert not torch.equal(ours[0][0][0], ours[1][0][0])
+        _assert_same_batches(ours, _epochs(WholeBatchLoader, dataset, kwargs, True))
+        other = _epochs(WholeBatchLoader, dataset, kwargs, True, seed=1)
+        assert not torch.equal(ours[0][0][0], other[0][0][0])
+
+
+def test_whole_batches_draw_from_the_loaders_generator_as_random_sampler_does():
+    def batches(sampler):
+        return [torch.as_tensor(batch).tolist() for batch in sampler]
+
+    for seed in (0, 1):
+        ours = WholeBatches(23, 5, True, torch.Generator().manual_seed(seed))
+        theirs = BatchSampler(
+            RandomSampler(range(23), generator=torch.Generator().manual_seed(seed)),
+            5,
+            drop_last=False,
+        )
+        assert batches(ours) == batches(theirs)
+    dataset = ArrayDataset(np.arange(40, dtype=np.float32).reshape(20, 2))
+
+    def order(seed, generator_seed=None):
+        kwargs = {"batch_size": 20}
+        if generator_seed is not None:
+            kwargs["generator"] = torch.Generator().manual_seed(generator_seed)
+        return _epochs(WholeBatchLoader, dataset, kwargs, True, seed=seed)
+
+    _assert_same_batches(order(0, 3), order(1, 3))  # the generator decides
+    assert not torch.equal(order(0, 3)[0][0][0], order(0, 4)[0][0][0])
+    assert not torch.equal(order(0, 3)[0][0][0], order(0)[0][0][0])
+
+
+def test_other_loaders_and_datasets_iterate_as_the_data_loader_does():
+    X, y = np.ones((10, 2), dtype=np.float32), np.arange(10) % 2
+    weighted = WeightedDataset(ArrayDataset(X, y), np.linspace(0.5, 2.0, 10))
+    kwargs = {"batch_size": 4, "sampler": range(9, -1, -1)}  # a user's sampler
+    for dataset, options in [
+        (ArrayDataset(X, y), kwargs),
+        (weighted, {"batch_size": 4}),
+    ]:
+        loader = WholeBatchLoader(dataset, **loader_kwargs(dataset, options, False))
+        plain = DataLoader(dataset, **loader_kwargs(dataset, options, False))
+        for ours, theirs in zip(loader, plain, strict=True):
+            assert repr(ours) == repr(theirs)
+
+
+class PlainLoader(DataLoader):
+    """A user's own loader class: iterated by torch's DataLoader machinery."""
+
+
+def test_a_fit_is_the_same_with_the_whole_batch_loader_as_with_torchs(tiny_images):
+    X, y = tiny_images
+    params = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
+    ours = KLPenaltyClassifier(**params).fit(X, y)
+    theirs = KLPenaltyClassifier(
+        iterator_train=PlainLoader, iterator_valid=PlainLoader, **params
+    ).fit(X, y)
+    assert isinstance(ours.get_iterator(ours.get_dataset(X, y)), WholeBatchLoader)
+    np.testing.assert_array_equal(ours.predict_proba(X), theirs.predict_proba(X))
+    assert ours.history[:, "train_loss"] == theirs.history[:, "train_loss"]
