@@ -251,8 +251,8 @@ class WholeBatchLoader(DataLoader):
     (``__getitems__``), in this process (``num_workers=0``) and not pinned,
     each batch is what the ``DataLoader`` yields, ``collate_fn(
     dataset.__getitems__(index))``, without its profiler scope and
-    bookkeeping around it: about 20 µs a batch, 1-2% of a small network's
-    step. Anything else iterates as the ``DataLoader`` does.
+    bookkeeping around it: 2-3% of a 2x128 MLP's step on a 2-core CPU
+    (batch 64, 1.4-1.7 ms). Anything else iterates as the ``DataLoader`` does.
     """
 
     def __iter__(self):
