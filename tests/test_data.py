@@ -179,3 +179,12 @@ def test_a_fit_is_the_same_with_the_whole_batch_loader_as_with_torchs(tiny_image
     assert isinstance(ours.get_iterator(ours.get_dataset(X, y)), WholeBatchLoader)
     np.testing.assert_array_equal(ours.predict_proba(X), theirs.predict_proba(X))
     assert ours.history[:, "train_loss"] == theirs.history[:, "train_loss"]
+
+
+def test_loader_worker_processes_give_the_same_fit(tiny_images):
+    # With workers, torch's own iteration runs (the batches cross processes).
+    X, y = tiny_images
+    params = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
+    in_process = KLPenaltyClassifier(**params).fit(X, y)
+    workers = KLPenaltyClassifier(iterator_train__num_workers=1, **params).fit(X, y)
+    np.testing.assert_array_equal(in_process.predict_proba(X), workers.predict_proba(X))
