@@ -1,62 +1,67 @@
 """The skorch net for ordered labels that the library's estimators share.
 
-:class:`OrdinalNeuralNet` keeps the user's labels everywhere the user can see
-them (``fit``'s ``y``, ``predict``, scoring callbacks) and maps them to class
-indices only where the criterion needs them (:meth:`~OrdinalNeuralNet.get_loss`;
-see :mod:`~sk_klpenalty.labels`). It validates the data before anything is
-built, picks the default network from the shape of ``X``, seeds fits locally,
-serves whole batches, and runs ``precision="bf16"``; sample and class weights
-are in :mod:`~sk_klpenalty.weights`, early stopping in
-:mod:`~sk_klpenalty.early_stopping`, the training step without skorch's
-no-op work in :mod:`~sk_klpenalty.train_step`.
-:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` adds the penalty on top.
+:class:`OrdinalNeuralNet` is a ``NeuralNetClassifier`` customised through
+skorch's documented hooks only. It keeps the user's labels wherever the user
+sees them (``fit``'s ``y``, ``predict``, scoring callbacks) and maps them to
+class indices in ``get_loss``. ``fit`` validates everything before anything
+is built; ``initialize_module`` picks the default network from the shape of
+``X``; ``infer`` unpacks weighted batches, converts uint8 images on the
+device and runs ``precision="bf16"`` under autocast; ``get_iterator``
+shuffles training batches and serves :class:`~sk_klpenalty.data.ArrayDataset`
+batches whole; ``get_split_datasets`` holds out the early-stopping part.
+:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` adds the penalty.
 """
 
 from __future__ import annotations
 
-import inspect
+import copy
+import warnings
 from numbers import Integral
 from types import MappingProxyType
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from skorch import NeuralNet, NeuralNetClassifier
-from skorch.callbacks import ProgressBar
-from skorch.utils import is_dataset, to_numpy
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.dataset import ValidSplit
+from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
-from .data import ArrayDataset, WholeBatchLoader, loader_kwargs, stack_batches
+from .data import ArrayDataset, BatchCollate, pixels_to_float, serves_batches
 from .decode import check_decode, decode_indices, expectation
-from .early_stopping import EarlyStoppingMixin
-from .labels import LabelsMixin, ordered_categories
+from .early_stopping import HoldOut, check_early_stopping, early_stopping_callbacks
+from .labels import (
+    batch_class_indices,
+    class_values,
+    ordered_categories,
+    resolve_classes,
+)
 from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
-from .pixels import PixelScalingMixin, to_device
-from .precision import LOW_PRECISION, PrecisionMixin, check_precision
+from .precision import as_float32, bf16_supported, check_precision
 from .seeding import seeded
-from .train_step import LeanStepMixin
-from .validation import check_device, check_labels, check_labels_known, check_samples
-from .weights import SampleWeightMixin, dataset_sample_weight
+from .validation import (
+    check_class_values,
+    check_device,
+    check_labels,
+    check_labels_known,
+    check_samples,
+)
+from .weights import (
+    WeightedDataset,
+    accepts_sample_weight,
+    batch_sample_weight,
+    training_sample_weight,
+    unweighted,
+)
 
 __all__ = ["OrdinalNeuralNet"]
 
-# skorch 1.4 routes scikit-learn metadata and needs to know which public
-# method (fit or partial_fit) started training; older versions do not.
-_SKORCH_ROUTES_METADATA = (
-    "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
-)
+# What skorch's __init__ sets besides the parameters (see __init__).
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 
 
-class OrdinalNeuralNet(
-    LabelsMixin,
-    SampleWeightMixin,
-    EarlyStoppingMixin,
-    PrecisionMixin,
-    PixelScalingMixin,
-    LeanStepMixin,
-    NeuralNetClassifier,
-):
+class OrdinalNeuralNet(NeuralNetClassifier):
     """Base of the estimators: ordered labels, weights, validation, seeding, bf16.
 
     Not meant to be used directly; its parameters are documented on
@@ -114,8 +119,7 @@ class OrdinalNeuralNet(
         # scikit-learn: __init__ stores parameters only. skorch's bookkeeping
         # attributes fall back to the class-level defaults until initialize().
         for name, default in _SKORCH_INIT_STATE.items():
-            value = vars(self).get(name)
-            if type(value) is type(default) and value == default:
+            if vars(self).get(name) == default:
                 del self.__dict__[name]
 
     # Class-level defaults of what skorch sets in __init__ (see above).
@@ -130,11 +134,6 @@ class OrdinalNeuralNet(
     tol = 1e-4
     scoring = None
 
-    def _get_param_names(self):
-        # skorch lists every instance attribute not ending in "_", which
-        # includes its private _params_to_validate; that is no parameter.
-        return [name for name in super()._get_param_names() if not name.startswith("_")]
-
     # ------------------------------------------------------------------ fit
 
     def fit(self, X, y, sample_weight=None, **fit_params):
@@ -145,9 +144,9 @@ class OrdinalNeuralNet(
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
             uint8/uint16 images are kept as they are and each batch is
             scaled to [0, 1] on the device; float32 is used as it is (memory
-            maps are read in place); anything else is converted to float32.
-            Or a torch ``Dataset`` (then ``classes`` must be given unless
-            ``y`` is).
+            maps are read in place); anything else, integer tables included,
+            becomes float32 unscaled. Or a torch ``Dataset`` (then
+            ``classes`` must be given unless ``y`` is).
         y : array-like of shape (n_samples,)
             Numbers, or labels with an order (``classes=`` or an ordered
             pandas ``Categorical``).
@@ -162,9 +161,7 @@ class OrdinalNeuralNet(
         self
         """
         fresh = not self.warm_start or not self.initialized_
-        if _SKORCH_ROUTES_METADATA:  # tell skorch this is fit, not partial_fit
-            fit_params["_routing_method"] = "fit"
-        return self._train(X, y, fresh=fresh, sample_weight=sample_weight, **fit_params)
+        return self._fit(X, y, fresh, None, sample_weight, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
@@ -174,113 +171,142 @@ class OrdinalNeuralNet(
         ``sample_weight`` is as in :meth:`fit`.
         """
         fresh = not self.initialized_
-        return self._train(
-            X,
-            y,
-            fresh=fresh,
-            classes=classes,
-            sample_weight=sample_weight,
-            **fit_params,
-        )
+        return self._fit(X, y, fresh, classes, sample_weight, **fit_params)
 
-    def _train(
-        self, X, y, *, fresh: bool, classes=None, sample_weight=None, **fit_params
-    ):
-        self._check_hyperparameters()
-        X, y = self._validate_training_data(X, y, reset=fresh, classes=classes)
-        X = self._weighted_training_data(X, y, sample_weight)
+    def _fit(self, X, y, fresh, classes, sample_weight, **fit_params):
+        self._check_params()
+        X, y = self._check_training_data(X, y, fresh, classes)
+        weights = training_sample_weight(
+            y, sample_weight, self.class_weight, self.classes_, len(X)
+        )
+        if weights is not None:
+            forward = getattr(self.criterion, "forward", self.criterion)
+            if not accepts_sample_weight(forward):
+                raise ValueError(
+                    "sample_weight and class_weight need a criterion whose forward "
+                    f"takes sample_weight=; {self.criterion!r} does not."
+                )
+            X = WeightedDataset(self.get_dataset(X, y), weights)
         if fresh:
-            self._fit_label_statistics(y, dataset_sample_weight(X))
+            self._fit_label_statistics(y, weights)
         epochs_done = 0 if fresh else len(self.history)
         with seeded(self.random_state, self._torch_device(), epochs_done):
             if fresh:
                 self.initialize()
             super().partial_fit(X, y, **fit_params)
-        self._record_epochs()
+        self.n_iter_ = len(self.history)
+        if self.n_iter_ and "train_loss" not in self.history[-1]:
+            self.n_iter_ -= 1  # interrupted before the epoch's end
+        stopper = dict(self.callbacks_).get("early_stopping")
+        self.best_epoch_ = self.n_iter_
+        if self.early_stopping and isinstance(stopper, EarlyStopping):
+            self.best_epoch_ = int(stopper.best_epoch_)
         return self
 
     def _fit_label_statistics(self, labels, sample_weight) -> None:
         """Fit what a subclass learns from the labels alone (a fresh fit only)."""
 
-    def _check_hyperparameters(self) -> None:
-        """Raise for an invalid parameter; subclasses add their own."""
+    def _check_params(self) -> None:
+        """Raise for an invalid parameter, before anything is built; subclasses
+        add their own."""
         check_decode(self.decode)
         check_precision(self.precision)
         check_device(self.device)
-        self._check_early_stopping()
+        check_early_stopping(self)
+        batch = self.batch_size
+        if (
+            isinstance(batch, bool)
+            or not isinstance(batch, Integral)
+            or not (batch >= 1 or batch == -1)
+        ):
+            raise ValueError(
+                f"batch_size must be an int >= 1 (or -1 for one batch), got {batch!r}."
+            )
         if not isinstance(self.progress, bool | Integral):
             raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         if self.random_state is not None:
             check_random_state(self.random_state)  # raises for invalid values
 
-    def _validate_training_data(self, X, y, *, reset: bool, classes=None):
+    def _check_training_data(self, X, y, reset: bool, classes):
         categories = ordered_categories(y)
-        # Array labels are checked here; a Dataset's batch by batch.
-        self._labels_checked = not is_dataset(X)
         if is_dataset(X):
-            labels = None if y is None else check_labels(y)
             if reset:
                 self.input_shape_ = tuple(np.shape(X[0][0]))
                 self.n_features_in_ = self.input_shape_[0]
-                self.classes_inferred_ = self._resolve_classes(
-                    labels, classes, categories
-                )
-            return X, labels
-        if y is None:
+        elif y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None: pass the labels as fit(X, y)."
             )
-        X = self._validate_X(X, reset=reset)
-        labels = check_labels(y)
-        if len(labels) != len(X):
-            raise ValueError(
-                f"X and y have different numbers of samples: {len(X)} and "
-                f"{len(labels)}."
-            )
-        if reset:
-            self.classes_inferred_ = self._resolve_classes(labels, classes, categories)
         else:
+            X = check_samples(self, X, reset=reset)
+        labels = None if y is None else check_labels(y)
+        if not is_dataset(X):
+            if len(labels) != len(X):
+                raise ValueError(
+                    f"X and y have different numbers of samples: {len(X)} and "
+                    f"{len(labels)}."
+                )
+        if reset:
+            given = classes if classes is not None else self.classes
+            self.ordered_classes_ = resolve_classes(labels, given, categories)
+        elif labels is not None:
             check_labels_known(labels, self.classes_, "classes_")
         return X, labels
 
-    def _validate_X(self, X, *, reset: bool) -> np.ndarray:
-        return check_samples(self, X, reset=reset)
+    @property
+    def classes_(self) -> np.ndarray:
+        """All classes in class order (labels, as ``predict`` returns them).
 
-    def check_data(self, X, y=None) -> None:
-        # Done before training by _validate_training_data; skorch's version
-        # would overwrite classes_ with np.unique(y).
-        pass
+        ``fit`` stores them in ``ordered_classes_`` (skorch's own
+        ``classes_inferred_`` is ``np.unique(y)``, which loses an order).
+        """
+        fitted = vars(self)
+        classes = fitted.get("ordered_classes_", fitted.get("classes_inferred_"))
+        if classes is not None:  # (the latter: models pickled by 0.1.0)
+            return classes
+        if self.classes is not None and len(self.classes):
+            return check_class_values(self.classes)
+        raise AttributeError(
+            f"{type(self).__name__} has no classes_ before fit (or pass classes=)."
+        )
 
-    # ------------------------------------------------------- skorch hooks
+    def get_params(self, deep=True, **kwargs):
+        # skorch lists its private _params_to_validate too; no parameter.
+        params = super().get_params(deep=deep, **kwargs)
+        return {key: value for key, value in params.items() if key[0] != "_"}
 
-    def initialize(self):
-        """Initialise the skorch components; resolves ``precision_`` first."""
-        self.precision_ = self._resolve_precision()
-        return super().initialize()
+    @property
+    def class_values_(self) -> np.ndarray:
+        """The number of each class: the label itself, or its position 0..K-1."""
+        return class_values(self.classes_)
+
+    def _torch_device(self) -> torch.device:
+        return torch.device(self.device or "cpu")
+
+    # ---------------------------------------------------------- skorch hooks
+
+    def get_default_callbacks(self):
+        callbacks = [*super().get_default_callbacks(), *self._training_callbacks()]
+        # Validated in fit; reached from set_params too, where it must not raise.
+        if isinstance(self.early_stopping, bool | np.bool_) and self.early_stopping:
+            callbacks += early_stopping_callbacks(self)
+        if isinstance(self.progress, bool | Integral) and self.progress:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks  # skorch puts print_log last
 
     def _training_callbacks(self) -> list:
         """``(name, callback)`` pairs a subclass runs every epoch."""
         return []
-
-    @property
-    def _default_callbacks(self):
-        *scoring, print_log = super()._default_callbacks
-        callbacks = [
-            *scoring,
-            *self._training_callbacks(),
-            *self._early_stopping_callbacks(),
-        ]
-        # Validated in fit; here (also reached from set_params) never raise.
-        if isinstance(self.progress, bool | Integral) and self.progress:
-            callbacks.append(("progress_bar", ProgressBar()))
-        return [*callbacks, print_log]  # print_log stays last
 
     def _n_outputs(self) -> int:
         """Outputs of the default network: one logit per class."""
         return len(self.classes_)
 
     def initialize_module(self):
+        """The network: ``module``, or the default one for the shape of ``X``;
+        ``SeedCNN`` and ``MLP`` get the sizes that ``X`` and ``y`` determine."""
+        self.precision_ = self._resolve_precision()
         kwargs = self.get_params_for("module")
         module = self.module
         shape = getattr(self, "input_shape_", None)
@@ -293,70 +319,118 @@ class OrdinalNeuralNet(
             module = default_module(shape)
         if module in (SeedCNN, MLP):
             try:
-                inferred = inferred_module_kwargs(module, shape, self._n_outputs())
-            except AttributeError:  # no classes_ yet
-                inferred = {}
-            kwargs = {**inferred, **kwargs}
+                n_outputs = self._n_outputs()
+            except AttributeError:  # no classes yet: module__n_classes says
+                n_outputs = None
+            if n_outputs is not None:
+                inferred = inferred_module_kwargs(module, shape, n_outputs)
+                kwargs = {**inferred, **kwargs}
         self.module_ = self.initialized_instance(module, kwargs)
-        self._channels_last_module()
+        if self._channels_last():
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
 
-    def _set_training(self, training=True):
-        # skorch calls this every batch; train()/eval() walk every submodule.
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, torch.nn.Module) and module.training != training:
-                module.train(training)
+    def _resolve_precision(self) -> str:
+        """``precision``, or fp32 (with one warning) on a GPU without bf16."""
+        precision = check_precision(self.precision)
+        if precision == "bf16" and not bf16_supported(self._torch_device()):
+            warnings.warn(
+                f"precision='bf16' is not supported on {self._torch_device()}; "
+                "training in fp32 instead (precision_='fp32').",
+                UserWarning,
+                stacklevel=7,
+            )
+            return "fp32"
+        return precision
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Loss of a batch: labels are mapped to class indices for the criterion.
+    def _channels_last(self) -> bool:
+        """Images in channels_last memory format: under bf16 (any module), and
+        for the default CNN in fp32 on a CPU, where its convolutions ran
+        1.3-1.4x faster that way (``benchmarks/``). Not for a user's module
+        in fp32: one that ``.view()``s its input would fail."""
+        if getattr(self, "precision_", "fp32") == "bf16":
+            return True
+        module = getattr(self, "module_", None)
+        return isinstance(module, SeedCNN) and self._torch_device().type == "cpu"
 
-        Always float32: bf16 (or fp16) predictions are cast before the loss.
-        """
-        if torch.is_tensor(y_pred) and y_pred.dtype in LOW_PRECISION:
-            y_pred = y_pred.float()
-        target = to_device(self._class_indices(y_true), self.device)
-        return self._criterion_loss(y_pred, target, X)
-
-    def _class_values_tensor(self) -> torch.Tensor | None:
-        """The value of each class (float32), for losses that measure distances."""
-        try:
-            return torch.as_tensor(self.class_values_, dtype=torch.float32)
-        except AttributeError:
-            return None
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split; with ``early_stopping``, the seeded hold-out."""
+        split = self.train_split
+        seeded_split = isinstance(split, ValidSplit) and split.random_state is None
+        if not self.early_stopping and not seeded_split:
+            return super().get_split_datasets(X, y, **fit_params)
+        # A seed drawn from torch's generator, which fit seeds from random_state.
+        seed = None
+        if self.random_state is not None:
+            seed = int(torch.randint(2**31 - 1, ()).item())
+        if self.early_stopping:
+            split = HoldOut(self.validation_fraction, seed)
+        else:  # skorch's ValidSplit, made reproducible
+            split = copy.copy(split)
+            split.random_state = seed
+        dataset = self.get_dataset(X, y)
+        if y is None:
+            return split(dataset, **fit_params)
+        return split(dataset, y, **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        """The mini-batch loader (skorch's, with two defaults changed).
-
-        Training batches are shuffled every epoch unless ``iterator_train__*``
-        says otherwise (plain skorch does not shuffle: sorted data, such as
-        UTKFace files named by age, would then train on one age per batch).
-        Whole batches from :class:`ArrayDataset` pass through the collate step,
-        and skorch's default ``DataLoader`` is a :class:`WholeBatchLoader`
-        (the same batches, with less per-batch machinery).
-        """
+        """skorch's loader, with training batches shuffled every epoch unless
+        ``iterator_train__*`` says otherwise (plain skorch does not shuffle:
+        UTKFace files sorted by age would train on one age per batch), and
+        :class:`~sk_klpenalty.data.ArrayDataset` batches served whole."""
         prefix = "iterator_train" if training else "iterator_valid"
-        iterator = self.iterator_train if training else self.iterator_valid
+        iterator = getattr(self, prefix)
         kwargs = self.get_params_for(prefix)
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         if isinstance(iterator, type) and issubclass(iterator, DataLoader):
-            kwargs = loader_kwargs(dataset, kwargs, training)
-        if iterator is DataLoader:  # skorch's default, not a user's subclass
-            iterator = WholeBatchLoader
+            if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
+                kwargs["shuffle"] = True
+            if serves_batches(dataset):
+                kwargs["collate_fn"] = BatchCollate(kwargs.get("collate_fn"))
         return iterator(dataset, **kwargs)
 
-    # ------------------------------------------------------------- predict
+    def infer(self, x, **fit_params):
+        """The forward pass of a batch: without its weights, uint8 images as
+        float32 on the device, and under bf16 autocast with ``precision_``
+        bf16; floating outputs come back as float32."""
+        x = pixels_to_float(to_tensor(unweighted(x), device=self.device))
+        if torch.is_tensor(x) and x.dim() == 4 and self._channels_last():
+            x = x.contiguous(memory_format=torch.channels_last)
+        if getattr(self, "precision_", "fp32") != "bf16":
+            return super().infer(x, **fit_params)
+        device = self._torch_device()
+        if not bf16_supported(device):  # a bf16 model loaded on another GPU
+            return super().infer(x, **fit_params)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            return as_float32(super().infer(x, **fit_params))
 
-    def forward_iter(self, X, training=False, device="cpu"):
-        if not is_dataset(X):
-            self.check_is_fitted()
-            X = self._validate_X(X, reset=False)
-        return super().forward_iter(X, training=training, device=device)
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on class indices; with the batch's weights as
+        ``sample_weight``."""
+        target = batch_class_indices(y_true, self.classes_).to(y_pred.device)
+        return self._criterion_loss(y_pred, target, X)
+
+    def _criterion_loss(self, y_pred, target, X):
+        weight = batch_sample_weight(X)
+        if weight is None:
+            return self.criterion_(y_pred, target)
+        weight = weight.to(y_pred.device, non_blocking=True)
+        return self.criterion_(y_pred, target, sample_weight=weight)
+
+    # ------------------------------------------------------------ predict
+
+    def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of a batch of network outputs (float32)."""
+        return torch.softmax(output.float(), dim=-1)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
+
+        ``predict_nonlinearity="auto"`` (the default) turns the network's
+        outputs into the estimator's probabilities (a softmax of the logits
+        here); a callable replaces that, ``None`` returns the raw outputs.
 
         Parameters
         ----------
@@ -366,12 +440,25 @@ class OrdinalNeuralNet(
         -------
         ndarray of shape (n_samples, n_classes), float32
         """
-        nonlin = self._get_predict_nonlinearity()
-        batches = (
-            to_numpy(nonlin(yp[0] if isinstance(yp, tuple) else yp))
-            for yp in self.forward_iter(X, training=False)
-        )
-        return stack_batches(batches, len(X) if hasattr(X, "__len__") else None)
+        self.check_is_fitted()
+        if not is_dataset(X):
+            X = check_samples(self, X, reset=False)
+        nonlin = self.predict_nonlinearity
+        if nonlin == "auto":
+            nonlin = self._probabilities
+        elif nonlin is None:
+            nonlin = lambda output: output  # noqa: E731 (skorch's identity)
+        # One array filled batch by batch: a list of small per-batch arrays
+        # between the large freed batch buffers fragments the heap (predicting
+        # 49 MB of uint8 images this way kept 141 MB more memory).
+        proba, done = np.empty((len(X), len(self.classes_)), np.float32), 0
+        for out in self.forward_iter(X, training=False):
+            batch = to_numpy(nonlin(out[0] if isinstance(out, tuple) else out))
+            if done == 0 and batch.shape[1:] != proba.shape[1:]:  # raw outputs
+                proba = np.empty((len(X), *batch.shape[1:]), batch.dtype)
+            proba[done : done + len(batch)] = batch
+            done += len(batch)
+        return proba
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (from ``classes_``), decoded per ``decode``.

@@ -8,6 +8,8 @@ The same network with ``K - 1`` conditional binary outputs and the CORN loss
 
 from __future__ import annotations
 
+import torch
+
 from .base import OrdinalNeuralNet
 from .losses.corn import CORNLoss, corn_probabilities
 
@@ -71,9 +73,6 @@ history_ :
     def _n_outputs(self) -> int:
         return len(self.classes_) - 1
 
-    def _get_predict_nonlinearity(self):
-        self.check_is_fitted()
-        criterion = getattr(self.criterion_, "_orig_mod", self.criterion_)
-        if self.predict_nonlinearity == "auto" and isinstance(criterion, CORNLoss):
-            return corn_probabilities
-        return super()._get_predict_nonlinearity()
+    def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """Class probabilities from the chain of conditional outputs."""
+        return corn_probabilities(output)

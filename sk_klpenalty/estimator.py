@@ -12,22 +12,12 @@ import torch
 from skorch.callbacks import Callback
 
 from .base import OrdinalNeuralNet
-from .data import ArrayDataset
-from .decode import DECODES
+from .data import ArrayDataset  # noqa: F401 (models pickled by 0.1.0 name it here)
 from .losses import CEKLLoss
-from .losses.targets import check_ce_weight, check_kernel
-from .precision import PRECISIONS, bf16_supported
+from .losses.targets import check_kernel, check_weights
 from .validation import check_real
 
-__all__ = [
-    "KLPenaltyClassifier",
-    "PenaltySchedule",
-    "ArrayDataset",
-    "DECODES",
-    "EXPECTED_FAILED_CHECKS",
-    "PRECISIONS",
-    "bf16_supported",
-]
+__all__ = ["EXPECTED_FAILED_CHECKS", "KLPenaltyClassifier", "PenaltySchedule"]
 
 #: scikit-learn estimator checks that cannot apply to this classifier, with
 #: the reason; pass to ``parametrize_with_checks(...,
@@ -46,24 +36,31 @@ _PENALTY_PARAMS = ("alpha", "sigma", "class_values", "kernel", "ce_weight")
 
 
 class PenaltySchedule(Callback):
-    """Set the criterion's weights, kernel and the epoch's ``sigma`` per epoch.
+    """Give the criterion the estimator's penalty, and each epoch its ``sigma``.
 
-    In epoch ``e`` (counted from 0 over the whole training history, so warm
-    starts continue the schedule) the Gaussian's width is
-    ``net.sigma * net.sigma_decay ** e``. It is stored in ``net.sigma_`` and in
-    the history under ``"sigma"`` (shown in the epoch table when
-    ``verbose=1``). Added to :class:`KLPenaltyClassifier`'s default callbacks.
+    At the start of training a :class:`~sk_klpenalty.losses.CEKLLoss` (or a
+    subclass) gets ``alpha``, ``kernel``, ``ce_weight`` and the class values
+    of the estimator. In epoch ``e`` (counted from 0 over the whole training
+    history, so warm starts continue the schedule) the target's width is
+    ``net.sigma * net.sigma_decay ** e``; it is stored in ``net.sigma_`` and
+    in the history under ``"sigma"`` (shown in the epoch table when
+    ``verbose=1``). One of :class:`KLPenaltyClassifier`'s default callbacks.
     """
 
-    def on_epoch_begin(self, net, **kwargs) -> None:
-        epoch = len(net.history) - 1  # skorch has already opened this epoch's row
-        net.sigma_ = net.sigma * net.sigma_decay**epoch
-        criterion = getattr(net.criterion_, "_orig_mod", net.criterion_)
+    def on_train_begin(self, net, **kwargs) -> None:
+        criterion = net.criterion_
         if isinstance(criterion, CEKLLoss):
             criterion.alpha = net.alpha
             criterion.ce_weight = net.ce_weight
             criterion.kernel = net.kernel
-            criterion.sigma = net.sigma_
+            values = torch.as_tensor(net.class_values_, dtype=torch.float32)
+            criterion.class_values = values.to(net.device or "cpu")
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        epoch = len(net.history) - 1  # skorch has already opened this epoch's row
+        net.sigma_ = net.sigma * net.sigma_decay**epoch
+        if isinstance(net.criterion_, CEKLLoss):
+            net.criterion_.sigma = net.sigma_
         net.history.record("sigma", net.sigma_)
 
 
@@ -178,17 +175,17 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         With weights, the validation loss is weighted, and so is the score
         when the scorer takes ``sample_weight`` (scikit-learn's do).
     dataset : class, default=ArrayDataset
-        Wraps the in-memory arrays; serves whole batches by tensor indexing.
+        Wraps the arrays; serves whole batches by tensor indexing.
     precision : {"fp32", "bf16"}, default="fp32"
         ``"bf16"`` runs every forward pass (training, validation, prediction)
-        under ``torch.autocast(dtype=torch.bfloat16)`` on the CPU or CUDA, and
-        for images (4-D ``X``) keeps the network and each batch in
-        ``torch.channels_last`` memory format: about 2.5-3x faster training
-        on CPUs with AVX512-BF16 or AMX and on Ampere or newer GPUs. The loss
-        is computed in float32 and ``predict_proba`` returns float32. Where
-        the device has no native bf16 support (see :func:`bf16_supported`),
-        ``fit`` trains in fp32 instead and says so in one ``UserWarning``;
-        ``precision_`` records what was used.
+        under ``torch.autocast(dtype=torch.bfloat16)`` and keeps the network
+        and each image batch in ``torch.channels_last`` memory format. The
+        loss is computed in float32 and ``predict_proba`` returns float32.
+        It is faster where the hardware runs bf16 natively (CPUs with
+        AVX512-BF16 or AMX, Ampere or newer GPUs) and may be slower on
+        other CPUs, where torch emulates it. On a GPU without bf16, ``fit``
+        trains in fp32 and says so in one ``UserWarning``; ``precision_``
+        records what was used.
     progress : bool, default=False
         Show a tqdm progress bar over the batches of every epoch (skorch's
         :class:`~skorch.callbacks.ProgressBar`), for long fits.
@@ -221,10 +218,9 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         The epoch whose weights the model holds: the best one with
         ``early_stopping``, else the last (``n_iter_``).
     precision_ : {"fp32", "bf16"}
-        The precision training used: ``precision``, or ``"fp32"`` where bf16
-        is not supported. Prediction uses bf16 only where ``precision_`` is
-        ``"bf16"`` and the current device supports it (a bf16 model loaded on
-        a machine without bf16 predicts in fp32).
+        The precision training used: ``precision``, or ``"fp32"`` on a GPU
+        without bf16. Prediction uses bf16 where ``precision_`` is ``"bf16"``
+        and the current device runs it.
     module_, criterion_, optimizer_, history_ :
         The fitted skorch components.
 
@@ -281,53 +277,20 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
     kernel = "gaussian"
     ce_weight = 1.0
 
-    def _check_hyperparameters(self) -> None:
+    def _check_params(self) -> None:
         check_real(self.alpha, "alpha", low=0.0, low_inclusive=True)
-        check_real(self.sigma, "sigma", low=0.0, low_inclusive=False)
+        check_real(self.sigma, "sigma", low=0.0)
         check_real(self.sigma_decay, "sigma_decay", low=0.0, high=1.0)
         check_kernel(self.kernel)
         check_real(self.ce_weight, "ce_weight", low=0.0, low_inclusive=True)
-        check_ce_weight(self.ce_weight, self.alpha)  # not both 0
-        super()._check_hyperparameters()
+        check_weights(self.alpha, self.ce_weight)  # not both 0
+        clashes = sorted(set(self.get_params_for("criterion")) & set(_PENALTY_PARAMS))
+        if clashes:
+            raise ValueError(
+                f"Set {', '.join(clashes)} on the estimator (e.g. alpha=...), "
+                "not as criterion__ parameters."
+            )
+        super()._check_params()
 
     def _training_callbacks(self) -> list:
         return [("penalty_schedule", PenaltySchedule())]
-
-    def initialize_criterion(self):
-        kwargs = self.get_params_for("criterion")
-        criterion = self.criterion
-        if _is_penalty_criterion(criterion):
-            clashes = sorted(set(kwargs) & set(_PENALTY_PARAMS))
-            if clashes:
-                raise ValueError(
-                    f"Set {', '.join(clashes)} on the estimator (e.g. alpha=...), "
-                    "not as criterion__ parameters."
-                )
-            kwargs = {
-                **kwargs,
-                "alpha": self.alpha,
-                "sigma": self.sigma,
-                "class_values": self._class_values_tensor(),
-                "kernel": self.kernel,
-                "ce_weight": self.ce_weight,
-            }
-        self.criterion_ = self.initialized_instance(criterion, kwargs)
-        self.sigma_ = self.sigma
-        return self
-
-    def _get_predict_nonlinearity(self):
-        self.check_is_fitted()
-        criterion = getattr(self.criterion_, "_orig_mod", self.criterion_)
-        if self.predict_nonlinearity == "auto" and isinstance(criterion, CEKLLoss):
-            return _softmax_float32
-        return super()._get_predict_nonlinearity()
-
-
-def _softmax_float32(logits: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(logits.float(), dim=-1)
-
-
-def _is_penalty_criterion(criterion) -> bool:
-    if isinstance(criterion, type):
-        return issubclass(criterion, CEKLLoss)
-    return isinstance(criterion, CEKLLoss)

@@ -16,14 +16,12 @@ import torch
 from .validation import check_class_values, check_labels_known, is_numeric_labels
 
 __all__ = [
-    "LabelsMixin",
+    "batch_class_indices",
     "class_values",
     "label_indices",
     "ordered_categories",
     "resolve_classes",
 ]
-
-_INTEGERS = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 _UNORDERED_LABELS = (
     "y holds labels that are not numbers ({examples}) and no order was given: "
@@ -161,96 +159,26 @@ def label_indices(labels, classes: np.ndarray) -> np.ndarray:
         raise  # an unhashable label: the error above names it
 
 
-def consecutive_start(classes: np.ndarray) -> int | None:
-    """``c`` if the classes are the integers ``c, c+1, ..., c+K-1``, else None.
+def batch_class_indices(labels, classes: np.ndarray) -> torch.Tensor:
+    """Class index of each label of a batch (int64 tensor, on the labels' device).
 
-    Labels of such classes map to class indices by a subtraction.
+    The labels are a tensor of numbers or an array of other labels, as the
+    loaders yield them; labels outside ``classes`` are an error (a user's
+    Dataset is not validated up front).
 
     Examples
     --------
-    >>> consecutive_start(np.array([3, 4, 5])), consecutive_start(np.array([0, 2]))
-    (3, None)
-    >>> print(consecutive_start(np.array([0.5, 1.5])))
-    None
+    >>> batch_class_indices(torch.tensor([25, 21]), np.array([21, 22, 25]))
+    tensor([2, 0])
     """
-    if not is_numeric_labels(classes) or len(classes) == 0:
-        return None
-    values = classes.astype(np.float64)
-    start = values[0]
-    if not float(start).is_integer():
-        return None
-    steps = start + np.arange(len(values), dtype=np.float64)
-    return int(start) if np.array_equal(values, steps) else None
-
-
-class LabelsMixin:
-    """``classes_``, ``class_values_`` and labels -> class indices for a net.
-
-    Labels stay what the user gave everywhere the user sees them (``fit``'s
-    ``y``, ``predict``, scoring callbacks); they become class indices only
-    where the criterion needs them (:meth:`_class_indices`, in ``get_loss``).
-    """
-
-    # Set by fit: whether the labels were validated before training (arrays
-    # are; a Dataset's labels are checked batch by batch).
-    _labels_checked = False
-
-    def _resolve_classes(self, labels, classes, categories=None) -> np.ndarray:
-        given = classes if classes is not None else self.classes
-        return resolve_classes(labels, given, categories)
-
-    @property
-    def classes_(self) -> np.ndarray:
-        """All classes in class order (labels, as ``predict`` returns them)."""
-        if hasattr(self, "classes_inferred_"):
-            return self.classes_inferred_
-        if self.classes is not None and len(self.classes):
-            return check_class_values(self.classes)
-        raise AttributeError(
-            f"{type(self).__name__} has no classes_ before fit (or pass classes=)."
-        )
-
-    @property
-    def class_values_(self) -> np.ndarray:
-        """The number of each class: the label itself, or its position 0..K-1."""
-        return class_values(self.classes_)
-
-    def _class_indices(self, y_true) -> torch.Tensor:
-        """Class index of each label of a batch (a tensor, or labels in numpy)."""
-        if not torch.is_tensor(y_true):
-            labels = np.asarray(y_true).reshape(-1)
-            if not is_numeric_labels(labels) or not is_numeric_labels(self.classes_):
-                return torch.from_numpy(label_indices(labels, self.classes_))
-        labels = torch.as_tensor(y_true)
-        start, values = self._class_lookup(labels.device)
-        if start is not None and labels.dtype in _INTEGERS and self._labels_checked:
-            # Validated integer labels of classes c, c+1, ...: a subtraction,
-            # where searchsorted on float64 took ~35 us of a small net's batch.
-            index = labels.reshape(-1).long()
-            return index - start if start else index
-        labels = labels.to(torch.float64).reshape(-1)
-        index = torch.searchsorted(values, labels)
-        # Labels from a user Dataset are not validated up front: check them
-        # here (cheap on the CPU, where batches are built).
-        if labels.device.type == "cpu" and not self._labels_checked:
-            found = index.clamp(max=len(values) - 1)
-            if bool((values[found] != labels).any()):
-                unknown = labels[values[found] != labels].unique()[:5].tolist()
-                raise ValueError(f"y holds labels that are not in classes_: {unknown}.")
-        return index
-
-    def _class_lookup(self, device: torch.device) -> tuple[int | None, torch.Tensor]:
-        """:func:`consecutive_start` of ``classes_`` and ``classes_`` as a
-        float64 tensor on ``device``, built once per fit."""
-        classes = self.classes_
-        cached = getattr(self, "_class_values_cache", None)
-        if cached is None or cached[0] is not classes or cached[2].device != device:
-            values = torch.as_tensor(classes, dtype=torch.float64).to(device)
-            cached = (classes, consecutive_start(classes), values)
-            self._class_values_cache = cached
-        return cached[1], cached[2]
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_class_values_cache", None)  # may hold a CUDA tensor
-        return state
+    if not torch.is_tensor(labels) or not is_numeric_labels(classes):
+        return torch.from_numpy(label_indices(np.asarray(labels), classes))
+    values = torch.as_tensor(classes, dtype=torch.float64, device=labels.device)
+    labels = labels.reshape(-1).to(torch.float64)
+    index = torch.searchsorted(values, labels)
+    if labels.device.type == "cpu":  # where the batches are built: no GPU sync
+        unknown = values[index.clamp(max=len(values) - 1)] != labels
+        if bool(unknown.any()):
+            found = labels[unknown].unique()[:5].tolist()
+            raise ValueError(f"y holds labels that are not in classes_: {found}.")
+    return index

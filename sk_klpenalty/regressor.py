@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from skorch.utils import to_numpy
 
 from .base import OrdinalNeuralNet
+from .labels import batch_class_indices, label_indices
 from .losses import MSELoss
 
 __all__ = ["OrdinalRegressor"]
@@ -108,7 +109,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
         deviation of the training labels' values, to standardise them."""
         values = self.class_values_
         if labels is not None:  # else (a Dataset without y): the classes'
-            values = values[to_numpy(self._class_indices(labels))]
+            values = values[label_indices(labels, self.classes_)]
             weights = sample_weight
         else:
             weights = None
@@ -117,37 +118,25 @@ class OrdinalRegressor(OrdinalNeuralNet):
         self.y_scale_ = float(np.sqrt(variance)) or 1.0
 
     def _standardised_class_values(self, device) -> torch.Tensor:
-        values = self._class_values_tensor().to(device)
-        return (values - self.y_mean_) / self.y_scale_
+        values = torch.as_tensor(self.class_values_, dtype=torch.float32)
+        return (values.to(device) - self.y_mean_) / self.y_scale_
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """MSE (``criterion``) of the output against the standardised labels."""
         output = _one_output(y_pred).float()
-        index = self._class_indices(y_true).to(output.device)
+        index = batch_class_indices(y_true, self.classes_).to(output.device)
         target = self._standardised_class_values(output.device)[index]
         return self._criterion_loss(output, target, X)
 
-    def _get_predict_nonlinearity(self):
-        self.check_is_fitted()
-        if self.predict_nonlinearity == "auto":
-            return self._nearest_class_one_hot
-        return super()._get_predict_nonlinearity()
-
-    def _nearest_class_one_hot(self, y_pred: torch.Tensor) -> torch.Tensor:
+    def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """One-hot float32 rows at the class nearest to each output (the lower
-        of two equally near classes)."""
-        output = _one_output(y_pred).float()
+        of two equally near classes): **not calibrated probabilities**, but
+        they let probability metrics (RPS, log loss) score the regression as
+        a certain prediction."""
+        output = _one_output(output).float()
         values = self._standardised_class_values(output.device)
         nearest = (output.unsqueeze(1) - values).abs().argmin(dim=1)
         return F.one_hot(nearest, len(values)).float()
-
-    def predict_proba(self, X) -> np.ndarray:
-        """One-hot rows at the predicted class: **not calibrated probabilities**.
-
-        Columns in the order of ``classes_``; float32. They let probability
-        metrics score the regression as a certain prediction.
-        """
-        return super().predict_proba(X)
 
     def predict_expectation(self, X) -> np.ndarray:
         """The network's output in label units (continuous, float64).

@@ -10,14 +10,15 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils import check_scalar
+from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 __all__ = [
     "check_X",
     "check_choices",
+    "check_class_values",
     "check_device",
     "check_int",
-    "check_class_values",
     "check_labels",
     "check_labels_known",
     "check_real",
@@ -28,38 +29,70 @@ __all__ = [
 ]
 
 
+def is_real(value) -> bool:
+    """A real number, but not a bool."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def is_int(value) -> bool:
+    """An int, but not a bool (``n_classes=True`` is a bug, not a request for 1)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
 def check_real(
-    value,
-    name: str,
-    *,
-    low: float,
-    high: float = math.inf,
-    low_inclusive: bool = False,
-) -> None:
-    """Raise unless ``value`` is a real number in ``(low, high]`` (or ``[low, ...``).
+    value, name: str, *, low: float, high: float = math.inf, low_inclusive=False
+) -> float:
+    """``value`` if it is a finite real number in ``(low, high]`` (or ``[low, ``).
+
+    scikit-learn's ``check_scalar``, refusing bools and NaN as well.
 
     Examples
     --------
     >>> check_real(0.5, "sigma_decay", low=0.0, high=1.0)
+    0.5
     >>> check_real(0.0, "sigma", low=0.0)
     Traceback (most recent call last):
     ...
-    ValueError: sigma must be in (0.0, inf), got 0.0.
+    ValueError: sigma == 0.0, must be > 0.0.
     """
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}.")
-    below = value < low if low_inclusive else value <= low
-    if not math.isfinite(value) or below or value > high:
-        bracket = "[" if low_inclusive else "("
-        upper = f"{high}]" if math.isfinite(high) else "inf)"
-        raise ValueError(f"{name} must be in {bracket}{low}, {upper}, got {value!r}.")
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    if is_real(value) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    finite_high = math.isfinite(high)
+    bounds = {(True, True): "both", (True, False): "left"}.get(
+        (low_inclusive, finite_high), "right" if finite_high else "neither"
+    )
+    check_scalar(
+        value,
+        name,
+        Real,
+        min_val=low,
+        max_val=high if finite_high else None,
+        include_boundaries=bounds,
+    )
+    return value
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``, or raise naming ``name``.
+
+    Examples
+    --------
+    >>> check_int(3, "n_rotations", 1)
+    3
+    """
+    if not is_int(value):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    return int(value)
 
 
 def check_choices(values, allowed, name: str) -> tuple[str, ...]:
     """A non-empty tuple of values from ``allowed`` (a lone string is one value)."""
     values = (values,) if isinstance(values, str) else tuple(values)
-    unknown = [v for v in values if v not in allowed]
-    if not values or unknown:
+    if not values or any(v not in allowed for v in values):
         raise ValueError(
             f"{name} must be a non-empty subset of {allowed}, got {values}."
         )
@@ -69,10 +102,10 @@ def check_choices(values, allowed, name: str) -> tuple[str, ...]:
 def check_labels(y, name: str = "y") -> np.ndarray:
     """``y`` as a 1-D array of labels, with no missing ones.
 
-    Numeric labels (ints, floats; booleans become ints; an object array that
-    holds only numbers becomes a numeric one) must be finite. Any other labels
-    (strings, or objects such as pandas Intervals) are kept as they are; the
-    estimators need their order (see :func:`~sk_klpenalty.labels.resolve_classes`).
+    Numeric labels (ints, floats; booleans become ints; an object array of
+    numbers becomes numeric) must be finite. Other labels (strings, or
+    objects such as pandas Intervals) are kept; the estimators need their
+    order (see :func:`~sk_klpenalty.labels.resolve_classes`).
 
     Examples
     --------
@@ -115,8 +148,6 @@ def is_numeric_labels(labels: np.ndarray) -> bool:
 def check_class_values(classes) -> np.ndarray:
     """The classes in class order: numbers sorted, other labels as given.
 
-    Numbers are values and their order is their values'; any other labels
-    (strings, pandas Intervals, ...) keep the order in which they are given.
     Duplicates are an error.
 
     Examples
@@ -130,17 +161,13 @@ def check_class_values(classes) -> np.ndarray:
     if is_numeric_labels(values):
         unique = np.unique(values)
     else:
-        unique = values[sorted(_first_positions(values).values())]
+        first: dict = {}
+        for i, value in enumerate(values.tolist()):
+            first.setdefault(value, i)
+        unique = values[list(first.values())]
     if len(unique) != len(values):
         raise ValueError("classes contains duplicate values.")
     return unique
-
-
-def _first_positions(values: np.ndarray) -> dict:
-    positions: dict = {}
-    for i, value in enumerate(values.tolist()):
-        positions.setdefault(value, i)
-    return positions
 
 
 def check_labels_known(labels: np.ndarray, classes: np.ndarray, name: str) -> None:
@@ -149,7 +176,7 @@ def check_labels_known(labels: np.ndarray, classes: np.ndarray, name: str) -> No
         unknown = np.setdiff1d(labels, classes).tolist()
     else:
         known = set(classes.tolist())
-        unknown = [v for v in _first_positions(labels) if v not in known]
+        unknown = [v for v in dict.fromkeys(labels.tolist()) if v not in known]
     if len(unknown):
         raise ValueError(
             f"y contains labels that are not in {name}: {unknown[:5]}"
@@ -187,8 +214,7 @@ def check_device(device) -> None:
     backend = getattr(torch, parsed.type, None)
     if parsed.type == "mps":
         backend = torch.backends.mps
-    is_available = getattr(backend, "is_available", None)
-    if is_available is not None and not is_available():
+    if not getattr(backend, "is_available", lambda: True)():
         raise ValueError(
             f"device={device!r}, but torch finds no {parsed.type} device on this "
             f"machine (torch.{parsed.type}.is_available() is False); use "
@@ -202,61 +228,33 @@ def check_device(device) -> None:
         )
 
 
-def is_real(value) -> bool:
-    """A real number, but not a bool."""
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def is_int(value) -> bool:
-    """An int, but not a bool (``n_classes=True`` is a bug, not a request for 1)."""
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def check_int(value, name: str, minimum: int) -> int:
-    """``value`` as an int, or raise naming ``name`` and the allowed range.
-
-    Examples
-    --------
-    >>> check_int(3, "n_rotations", 1)
-    3
-    """
-    if not is_int(value):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def check_X(X, *, estimator=None):
     """``X`` as the estimators use it, copied only where a copy is needed.
 
-    * uint8 and uint16 arrays (pixels, scaled to [0, 1] batch by batch on the
-      device, see :mod:`sk_klpenalty.pixels`) and float32 arrays are used as
-      they are: memory maps stay memory maps, and a :class:`RowView` (a fold
-      of ``compare``) stays a view. Finiteness of float32 values is checked
-      a chunk of rows at a time; integers hold no NaN or infinity.
-    * Anything else (float64, other integer dtypes, lists, DataFrames) goes
-      through scikit-learn's ``check_array`` and becomes float32, as before.
+    * float32 arrays and uint8/uint16 images (3-D or more: pixels, scaled to
+      [0, 1] batch by batch on the device) are used as they are: memory maps
+      stay memory maps, and a :class:`~sk_klpenalty.data.RowView` (a fold
+      of ``compare``) stays a view. float32 values are checked for NaN and
+      infinity a chunk of rows at a time.
+    * Anything else (float64, integer tables, lists, DataFrames) goes through
+      scikit-learn's ``check_array`` and becomes float32.
 
     Examples
     --------
-    >>> import numpy as np
     >>> images = np.zeros((2, 1, 8, 8), dtype=np.uint8)
     >>> check_X(images) is images
     True
-    >>> check_X([[1, 2], [3, 4]]).dtype
+    >>> check_X(np.array([[1, 2], [3, 4]], dtype=np.uint8)).dtype  # a table
     dtype('float32')
     """
     from sklearn import config_context, get_config
-    from sklearn.utils.validation import assert_all_finite, check_array
+    from sklearn.utils.validation import assert_all_finite
 
-    from .data import RowView
-    from .memmap import MemmapRows, iter_row_chunks
-    from .pixels import is_pixel_dtype
+    from .data import RowView, is_pixel_array
 
     base = X.base if isinstance(X, RowView) else X
     in_place = isinstance(base, np.ndarray) and (
-        is_pixel_dtype(base.dtype) or base.dtype == np.float32
+        base.dtype == np.float32 or is_pixel_array(base)
     )
     if not in_place:
         return check_array(
@@ -272,21 +270,15 @@ def check_X(X, *, estimator=None):
             input_name="X",
         )
     if base.dtype.kind == "f" and not get_config()["assume_finite"]:
-        disk = MemmapRows.of(base)
-        rows = X.rows if isinstance(X, RowView) else None
-        row_bytes = base.itemsize * int(np.prod(base.shape[1:]))
+        step = max(1, 2**25 // max(1, base[:1].nbytes))  # about 32 MB a chunk
         name = None if estimator is None else type(estimator).__name__
-        for chunk in iter_row_chunks(len(X), row_bytes):
-            if disk is None:
-                values = X[chunk]
-            else:  # from the file: the pass leaves nothing resident
-                index = np.arange(chunk.start, chunk.stop)
-                values = disk.take(index if rows is None else rows[index])
-            assert_all_finite(values, input_name="X", estimator_name=name)
+        for start in range(0, len(X), step):
+            chunk = X[start : start + step]
+            assert_all_finite(np.asarray(chunk), input_name="X", estimator_name=name)
     return X
 
 
-def check_samples(estimator, X, *, reset: bool) -> np.ndarray:
+def check_samples(estimator, X, *, reset: bool):
     """``X`` as images (N, C, H, W) or rows (N, F), checked by :func:`check_X`;
     sets (``reset``) or checks the estimator's ``n_features_in_`` and
     ``input_shape_``."""
@@ -302,7 +294,7 @@ def check_samples(estimator, X, *, reset: bool) -> np.ndarray:
     # Feature names come from a DataFrame; counts from the array we train on.
     source = X if hasattr(X, "columns") else X_array
     validate_data(estimator, source, reset=reset, skip_check_array=True)
-    sample_shape = X_array.shape[1:]
+    sample_shape = tuple(X_array.shape[1:])
     if reset:
         estimator.input_shape_ = sample_shape
     elif getattr(estimator, "input_shape_", sample_shape) != sample_shape:

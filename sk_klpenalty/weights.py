@@ -1,12 +1,12 @@
 """Sample and class weights: checked before training, carried through the
 batches beside ``X``, and applied by the criterion as a per-row scale.
 
-With weights ``w``, a batch's loss is ``sum_i w_i * l_i / sum_i w_i`` (both
-terms of the loss; scikit-learn's semantics, and torch's for class weights).
-The weights travel in the batch's ``X`` as a :class:`WeightedBatch`, a dict
-that the estimator unpacks before the forward pass (the module never sees it)
-and reads in ``get_loss``; the labels, which scoring callbacks read, stay as
-they are.
+With weights ``w``, a batch's loss is ``sum_i w_i * l_i / sum_i w_i``
+(scikit-learn's semantics, and torch's for class weights). The weights
+travel in the batch's ``X`` as a :class:`WeightedBatch`, a dict (skorch's
+way of passing several inputs) that the estimator unpacks before the forward
+pass, so that the module never sees it, and reads in ``get_loss``. The
+labels, which scoring callbacks read, stay as they are.
 """
 
 from __future__ import annotations
@@ -18,20 +18,16 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import check_array
 from torch.utils.data import Dataset, Subset
 
-from .data import _Batch
 from .validation import is_real
 
 __all__ = [
-    "SampleWeightMixin",
     "WeightedBatch",
     "WeightedDataset",
     "accepts_sample_weight",
     "check_class_weight",
     "check_sample_weight",
-    "dataset_sample_weight",
     "training_sample_weight",
 ]
 
@@ -51,6 +47,8 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     ...
     ValueError: sample_weight must be >= 0, got a negative weight at index 1.
     """
+    from sklearn.utils.validation import check_array
+
     if sample_weight is None:
         return None
     if is_real(sample_weight):
@@ -62,7 +60,7 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
         input_name="sample_weight",
         ensure_min_samples=0,
     )
-    if weights.ndim != 1 or len(weights) != n_samples:
+    if weights.shape != (n_samples,):
         raise ValueError(
             f"sample_weight must have shape ({n_samples},), one weight per "
             f"sample, got shape {weights.shape}."
@@ -121,7 +119,7 @@ def training_sample_weight(
                 "class_weight needs the labels: pass y to fit (or use "
                 "sample_weight with a Dataset)."
             )
-        # "balanced": n_samples / (n_classes * count), over the classes in y,
+        # "balanced": n_samples / (n_classes * count) over the classes in y,
         # as in LogisticRegression.
         by_class = compute_sample_weight(class_weight, labels)
         weights = by_class if weights is None else weights * by_class
@@ -136,23 +134,11 @@ def training_sample_weight(
 
 
 class WeightedBatch(dict):
-    """A batch's ``X`` with its weights: keys "X" and "sample_weight"."""
-
-
-class _WeightedBatch(_Batch):
-    """A whole weighted mini-batch ``(WeightedBatch, y)``."""
-
-    def samples(self) -> list:
-        X, y = self
-        weights = X["sample_weight"]
-        return [
-            (WeightedBatch(X=x, sample_weight=w), label)
-            for x, w, label in zip(X["X"], weights, y, strict=False)
-        ]
+    """A batch's (or sample's) ``X`` with its weights: keys "X", "sample_weight"."""
 
 
 class WeightedDataset(Dataset):
-    """A dataset whose samples carry a weight in ``X`` (see :class:`WeightedBatch`).
+    """A dataset whose samples carry a weight in ``X`` (a :class:`WeightedBatch`).
 
     Parameters
     ----------
@@ -177,26 +163,21 @@ class WeightedDataset(Dataset):
 
     def __getitems__(self, indices):
         getitems = getattr(self.dataset, "__getitems__", None)
-        batch = getitems(indices) if getitems is not None else None
-        if not isinstance(batch, _Batch):
+        if getitems is None:
             return [self[i] for i in indices]
-        X, y = batch
-        index = torch.as_tensor(indices, dtype=torch.long)
-        return _WeightedBatch(
-            (
-                WeightedBatch(
-                    X=X, sample_weight=self.sample_weight.index_select(0, index)
-                ),
-                y,
-            )
-        )
+        X, y = getitems(indices)
+        weights = self.sample_weight[torch.as_tensor(indices, dtype=torch.long)]
+        return WeightedBatch(X=X, sample_weight=weights), y
 
 
 def batch_sample_weight(X) -> torch.Tensor | None:
     """The sample weights a batch's ``X`` carries, or ``None``."""
-    if isinstance(X, WeightedBatch):
-        return X["sample_weight"]
-    return None
+    return X["sample_weight"] if isinstance(X, WeightedBatch) else None
+
+
+def unweighted(X):
+    """A batch's ``X`` without its weights (what the module gets)."""
+    return X["X"] if isinstance(X, WeightedBatch) else X
 
 
 def dataset_sample_weight(dataset) -> np.ndarray | None:
@@ -219,40 +200,3 @@ def accepts_sample_weight(func) -> bool:
     return "sample_weight" in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
-
-
-class SampleWeightMixin:
-    """``sample_weight`` / ``class_weight`` for a skorch net.
-
-    Weighted training data are wrapped in a :class:`WeightedDataset`; the
-    forward pass unpacks the batch, and ``get_loss`` passes the weights to
-    the criterion as ``sample_weight=``.
-    """
-
-    def _weighted_training_data(self, X, y, sample_weight):
-        """``X``, or a :class:`WeightedDataset` of ``(X, y)`` and the weights."""
-        n_samples = len(X)
-        weights = training_sample_weight(
-            y, sample_weight, self.class_weight, self.classes_, n_samples
-        )
-        if weights is None:
-            return X
-        criterion = getattr(self.criterion, "forward", self.criterion)
-        if not accepts_sample_weight(criterion):
-            raise ValueError(
-                f"sample_weight and class_weight need a criterion whose forward "
-                f"takes sample_weight=; {self.criterion!r} does not."
-            )
-        return WeightedDataset(self.get_dataset(X, y), weights)
-
-    def infer(self, x, **fit_params):
-        if isinstance(x, WeightedBatch):
-            x = x["X"]  # the weights are the loss's, not the module's
-        return super().infer(x, **fit_params)
-
-    def _criterion_loss(self, y_pred, target, X) -> torch.Tensor:
-        weight = batch_sample_weight(X)
-        if weight is None:
-            return self.criterion_(y_pred, target)
-        weight = weight.to(device=y_pred.device, non_blocking=True)
-        return self.criterion_(y_pred, target, sample_weight=weight)

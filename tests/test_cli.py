@@ -90,7 +90,7 @@ def test_nested_tuning_and_learning_curve_from_the_command_line(tmp_path, capsys
         (["--peers", "corn", "--peer-params", '{"laplace": {}}'], "not among"),
         (["--data", "utkface:/no/such/folder"], "no such folder"),
         (["--data", "imagenet"], "--data must be"),
-        (["--sigmas", "0"], "sigma must be"),
+        (["--sigmas", "0"], "sigma == 0.0, must be > 0"),
         (["--decodes", "mode"], "decodes must be"),
         (["--preset", "seed"], "needs --data utkface"),
         (["--cv", "1"], "--cv must be"),

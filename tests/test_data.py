@@ -1,20 +1,23 @@
-"""ArrayDataset: whole batches by tensor indexing, without copying the arrays."""
+"""ArrayDataset: whole batches by tensor indexing, without copying the arrays;
+uint8 images stay integers until the device; memory maps are read in place."""
+
+import threading
 
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler
-from torch.utils.data.dataloader import default_collate
+from conftest import requires_cuda
+from torch.utils.data import DataLoader, default_collate
 
 from sk_klpenalty import KLPenaltyClassifier
+from sk_klpenalty import base as base_module
 from sk_klpenalty.data import (
     ArrayDataset,
-    BatchAwareCollate,
+    BatchCollate,
     RowView,
-    WholeBatches,
-    WholeBatchLoader,
-    loader_kwargs,
-    stack_batches,
+    is_pixel_array,
+    pixels_to_float,
+    serves_batches,
     take_rows,
 )
 from sk_klpenalty.weights import WeightedDataset
@@ -41,11 +44,24 @@ def test_array_dataset_shares_float32_memory_and_fills_in_missing_labels():
 def test_collate_passes_batches_through_and_gives_user_collates_samples():
     dataset = ArrayDataset(np.arange(6, dtype=np.float32).reshape(3, 2), [5, 6, 7])
     batch = dataset.__getitems__([0, 2])
-    X, y = BatchAwareCollate(default_collate)(batch)
+    X, y = BatchCollate(default_collate)(batch)
     assert torch.equal(X, torch.tensor([[0.0, 1.0], [4.0, 5.0]]))
     seen = []
-    BatchAwareCollate(lambda samples: seen.extend(samples))(batch)
+    BatchCollate(lambda samples: seen.extend(samples))(batch)
     assert [int(label) for _, label in seen] == [5, 7]
+    weighted = WeightedDataset(dataset, [1.0, 2.0, 3.0])
+    seen.clear()
+    BatchCollate(lambda samples: seen.extend(samples))(weighted.__getitems__([2]))
+    assert seen[0][0]["sample_weight"].item() == 3.0 and int(seen[0][1]) == 7
+
+
+def test_which_datasets_serve_whole_batches():
+    dataset = ArrayDataset(np.zeros((4, 2), dtype=np.float32), [0, 1, 0, 1])
+    subset = torch.utils.data.Subset(dataset, [0, 2])
+    assert serves_batches(dataset) and serves_batches(subset)
+    assert serves_batches(WeightedDataset(subset, [1.0, 2.0]))
+    tensors = torch.utils.data.TensorDataset(torch.zeros(4, 2))
+    assert not serves_batches(tensors)
 
 
 def test_row_view_reads_its_rows_without_copying_the_base():
@@ -78,113 +94,220 @@ def test_take_rows_is_lazy_only_for_arrays_when_asked():
     assert type(take_rows(X.tolist(), [1, 2], lazy=True)) is list
 
 
-def test_stack_batches_fills_one_array_and_copes_with_miscounts():
-    batches = [np.full((2, 3), i, dtype=np.float32) for i in range(3)]
-    stacked = stack_batches(iter(batches), 6)
-    np.testing.assert_array_equal(stacked, np.concatenate(batches))
-    for n_rows in (None, 2, 9):  # unknown, too few, too many rows announced
-        np.testing.assert_array_equal(
-            stack_batches(iter(batches), n_rows), np.concatenate(batches)
-        )
-
-
-def _epochs(loader_class, dataset, kwargs, training, seed=0, epochs=2):
-    torch.manual_seed(seed)
-    loader = loader_class(dataset, **loader_kwargs(dataset, kwargs, training))
-    return [[list(batch) for batch in loader] for _ in range(epochs)]
-
-
-def _assert_same_batches(ours, theirs):
-    assert len(ours) == len(theirs)
-    for epoch, other in zip(ours, theirs, strict=True):
-        assert len(epoch) == len(other)
-        for (X, y), (X_other, y_other) in zip(epoch, other, strict=True):
-            torch.testing.assert_close(X, X_other, rtol=0, atol=0)
-            np.testing.assert_array_equal(np.asarray(y), np.asarray(y_other))
-
-
-@pytest.mark.parametrize("training", [True, False])  # shuffled / in order
-@pytest.mark.parametrize("kind", ["array", "view", "memmap", "strings", "no labels"])
-def test_whole_batch_loader_yields_the_data_loaders_batches(tmp_path, kind, training):
-    X = np.random.default_rng(0).integers(0, 256, (23, 3, 4, 4), dtype=np.uint8)
-    y = np.arange(23) % 4
-    if kind == "view":
-        X = RowView(X, np.arange(22, -1, -1))
-    elif kind == "memmap":
-        np.save(tmp_path / "X.npy", X)
-        X = np.load(tmp_path / "X.npy", mmap_mode="r")
-    elif kind == "strings":
-        y = np.array(["a", "b", "c"])[y % 3]
-    dataset = ArrayDataset(X, None if kind == "no labels" else y)
-    kwargs = {"batch_size": 5}
-    ours = _epochs(WholeBatchLoader, dataset, kwargs, training)
-    _assert_same_batches(ours, _epochs(DataLoader, dataset, kwargs, training))
-    if training:  # a new order each epoch, set by the seed
-        assert not torch.equal(ours[0][0][0], ours[1][0][0])
-        _assert_same_batches(ours, _epochs(WholeBatchLoader, dataset, kwargs, True))
-        other = _epochs(WholeBatchLoader, dataset, kwargs, True, seed=1)
-        assert not torch.equal(ours[0][0][0], other[0][0][0])
-
-
-def test_whole_batches_draw_from_the_loaders_generator_as_random_sampler_does():
-    def batches(sampler):
-        return [torch.as_tensor(batch).tolist() for batch in sampler]
-
-    for seed in (0, 1):
-        ours = WholeBatches(23, 5, True, torch.Generator().manual_seed(seed))
-        theirs = BatchSampler(
-            RandomSampler(range(23), generator=torch.Generator().manual_seed(seed)),
-            5,
-            drop_last=False,
-        )
-        assert batches(ours) == batches(theirs)
-    dataset = ArrayDataset(np.arange(40, dtype=np.float32).reshape(20, 2))
-
-    def order(seed, generator_seed=None):
-        kwargs = {"batch_size": 20}
-        if generator_seed is not None:
-            kwargs["generator"] = torch.Generator().manual_seed(generator_seed)
-        return _epochs(WholeBatchLoader, dataset, kwargs, True, seed=seed)
-
-    _assert_same_batches(order(0, 3), order(1, 3))  # the generator decides
-    assert not torch.equal(order(0, 3)[0][0][0], order(0, 4)[0][0][0])
-    assert not torch.equal(order(0, 3)[0][0][0], order(0)[0][0][0])
-
-
-def test_other_loaders_and_datasets_iterate_as_the_data_loader_does():
-    X, y = np.ones((10, 2), dtype=np.float32), np.arange(10) % 2
-    weighted = WeightedDataset(ArrayDataset(X, y), np.linspace(0.5, 2.0, 10))
-    kwargs = {"batch_size": 4, "sampler": range(9, -1, -1)}  # a user's sampler
-    for dataset, options in [
-        (ArrayDataset(X, y), kwargs),
-        (weighted, {"batch_size": 4}),
-    ]:
-        loader = WholeBatchLoader(dataset, **loader_kwargs(dataset, options, False))
-        plain = DataLoader(dataset, **loader_kwargs(dataset, options, False))
-        for ours, theirs in zip(loader, plain, strict=True):
-            assert repr(ours) == repr(theirs)
-
-
 class PlainLoader(DataLoader):
-    """A user's own loader class: iterated by torch's DataLoader machinery."""
+    """A user's own loader class, given per-sample lists as torch does."""
 
 
-def test_a_fit_is_the_same_with_the_whole_batch_loader_as_with_torchs(tiny_images):
+def test_whole_batches_fit_exactly_as_torchs_per_sample_loader(tiny_images):
     X, y = tiny_images
     params = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
     ours = KLPenaltyClassifier(**params).fit(X, y)
-    theirs = KLPenaltyClassifier(
-        iterator_train=PlainLoader, iterator_valid=PlainLoader, **params
-    ).fit(X, y)
-    assert isinstance(ours.get_iterator(ours.get_dataset(X, y)), WholeBatchLoader)
+    tensors = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    theirs = KLPenaltyClassifier(classes=np.unique(y), **params).fit(tensors, None)
     np.testing.assert_array_equal(ours.predict_proba(X), theirs.predict_proba(X))
     assert ours.history[:, "train_loss"] == theirs.history[:, "train_loss"]
 
 
 def test_loader_worker_processes_give_the_same_fit(tiny_images):
-    # With workers, torch's own iteration runs (the batches cross processes).
     X, y = tiny_images
     params = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
     in_process = KLPenaltyClassifier(**params).fit(X, y)
     workers = KLPenaltyClassifier(iterator_train__num_workers=1, **params).fit(X, y)
     np.testing.assert_array_equal(in_process.predict_proba(X), workers.predict_proba(X))
+
+
+# ------------------------------------------------------------ pixels
+
+
+@pytest.fixture(scope="module")
+def pixel_images():
+    """uint8 images whose label is the row of a bright bar, and their labels."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 4, 120)
+    X = rng.randint(0, 60, size=(120, 1, 12, 12)).astype(np.uint8)
+    for i, label in enumerate(y):
+        X[i, 0, 2 + 2 * label] = 240
+    return X, y
+
+
+def _fit(X, y, **params):
+    params = {"max_epochs": 2, "batch_size": 32, "random_state": 0, **params}
+    return KLPenaltyClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_images_train_like_float32_divided_by_the_dtype_max(
+    pixel_images, dtype
+):
+    X8, y = pixel_images
+    scale = np.iinfo(dtype).max
+    X_int = (X8.astype(np.uint32) * (scale // 255)).astype(dtype)
+    X_float = X_int.astype(np.float32) / scale
+    from_int, from_float = _fit(X_int, y), _fit(X_float, y)
+    proba = from_int.predict_proba(X_int)
+    np.testing.assert_array_equal(proba, from_float.predict_proba(X_float))
+    # Each model accepts either form of the same images.
+    np.testing.assert_array_equal(from_int.predict_proba(X_float), proba)
+    np.testing.assert_array_equal(from_float.predict_proba(X_int), proba)
+    # Greyscale images without a channel axis (3-D) are pixels too.
+    np.testing.assert_array_equal(_fit(X_int[:, 0], y).predict_proba(X_int), proba)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+def test_a_2d_integer_table_is_numbers_never_rescaled(ordinal_tabular, dtype):
+    X, y = ordinal_tabular
+    counts = np.clip(np.round(X * 3 + 5), 0, None).astype(dtype)  # 0..~15
+    as_float = counts.astype(np.float32)
+    model = _fit(counts, y)
+    np.testing.assert_array_equal(
+        model.predict_proba(counts), _fit(as_float, y).predict_proba(as_float)
+    )
+    assert not is_pixel_array(counts)
+
+
+@pytest.fixture
+def arrivals(monkeypatch):
+    """(dtype, device type) of every batch that reaches the forward pass."""
+    seen = []
+    original = base_module.pixels_to_float
+
+    def spy(x):
+        seen.append((x.dtype, x.device.type))
+        return original(x)
+
+    monkeypatch.setattr(base_module, "pixels_to_float", spy)
+    return seen
+
+
+def test_training_keeps_uint8_until_the_forward_pass(pixel_images, arrivals):
+    X8, y = pixel_images
+    model = _fit(X8, y, max_epochs=1)
+    model.predict_proba(X8)
+    # 4 training batches, then 4 prediction batches: all uint8 on arrival.
+    assert arrivals == [(torch.uint8, "cpu")] * 8
+
+
+def test_partial_fit_continues_on_uint8(pixel_images):
+    X8, y = pixel_images
+    from_int = _fit(X8, y, max_epochs=1).partial_fit(X8, y)
+    X_float = X8.astype(np.float32) / 255
+    from_float = _fit(X_float, y, max_epochs=1).partial_fit(X_float, y)
+    np.testing.assert_array_equal(
+        from_int.predict_proba(X8), from_float.predict_proba(X_float)
+    )
+
+
+def test_pixels_to_float_divides_like_numpy():
+    values = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    converted = pixels_to_float(torch.as_tensor(values)).numpy()
+    assert converted.dtype == np.float32
+    np.testing.assert_array_equal(converted, values.astype(np.float32) / 255)
+    floats = torch.rand(3, 2, 2)
+    assert pixels_to_float(floats) is floats
+    table = torch.tensor([[255]], dtype=torch.uint8)
+    assert pixels_to_float(table) is table  # 2-D: not images
+    image = torch.full((1, 1, 1), 255, dtype=torch.uint8)
+    assert pixels_to_float({"x": image})["x"].item() == 1.0
+
+
+@requires_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_receives_uint8_batches_and_converts_them_there(
+    pixel_images, arrivals, precision
+):
+    X8, y = pixel_images
+    model = _fit(X8, y, max_epochs=1, device="cuda", precision=precision)
+    proba = model.predict_proba(X8)
+    assert model.precision_ == precision
+    assert set(arrivals) == {(torch.uint8, "cuda")}
+    # Inference is deterministic on the GPU: the float32 / 255 form of the
+    # same images gives the same probabilities.
+    np.testing.assert_array_equal(
+        model.predict_proba(X8.astype(np.float32) / 255), proba
+    )
+
+
+# ------------------------------------------------------------ memory maps
+
+
+def _memmap(tmp_path, array, name="X.npy"):
+    np.save(tmp_path / name, array)
+    return np.load(tmp_path / name, mmap_mode="r")
+
+
+def _anonymous_rss() -> int | None:
+    """This process's private resident memory in bytes (Linux), else None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _peak_anonymous_growth(run):
+    """``run()`` and the peak growth of private memory while it ran (sampled)."""
+    start, peak, done = _anonymous_rss(), [0], threading.Event()
+
+    def sample():
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], _anonymous_rss() - start)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        result = run()
+    finally:
+        done.set()
+        thread.join()
+    return result, max(peak[0], _anonymous_rss() - start)
+
+
+@pytest.mark.skipif(_anonymous_rss() is None, reason="needs Linux /proc")
+def test_a_memmap_is_read_in_place_never_copied_whole(tmp_path):
+    rng = np.random.RandomState(0)
+    n, side = 12_000, 64  # 49 MB of uint8 images; a float32 copy: 197 MB
+    X = _memmap(tmp_path, rng.randint(0, 256, (n, 1, side, side), dtype=np.uint8))
+    y = rng.randint(0, 3, n)
+    params = {"module": _TinyNet, "max_epochs": 1, "batch_size": 256}
+    warm_up = KLPenaltyClassifier(**params).fit(X[:512], y[:512])
+    warm_up.predict_proba(X[:512])  # torch's one-time allocations, not measured
+    model, growth = _peak_anonymous_growth(
+        lambda: KLPenaltyClassifier(**params).fit(X, y)
+    )
+    assert growth < 0.25 * X.nbytes, f"private memory grew {growth / 2**20:.0f} MB"
+    proba, growth = _peak_anonymous_growth(lambda: model.predict_proba(X))
+    assert proba.shape == (n, 3) and growth < 0.25 * X.nbytes
+
+
+class _TinyNet(torch.nn.Module):
+    """Pool 8x8, then one linear layer: a network that costs ~nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.AvgPool2d(8), torch.nn.Flatten(), torch.nn.Linear(64, 3)
+        )
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+def test_memmap_fit_equals_in_memory_fit(tmp_path, tiny_images):
+    X, y = tiny_images
+    X_map = _memmap(tmp_path, X)
+    params = {"max_epochs": 2, "random_state": 0}
+    np.testing.assert_array_equal(
+        KLPenaltyClassifier(**params).fit(X_map, y).predict_proba(X_map),
+        KLPenaltyClassifier(**params).fit(X, y).predict_proba(X),
+    )
+
+
+def test_float32_memmap_is_checked_for_nan_before_training(tmp_path, tiny_images):
+    X, y = tiny_images
+    X = X.copy()
+    X[-1, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        KLPenaltyClassifier(max_epochs=1).fit(_memmap(tmp_path, X), y)

@@ -10,8 +10,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.labels import (
+    batch_class_indices,
     class_values,
-    consecutive_start,
     label_indices,
     ordered_categories,
     resolve_classes,
@@ -139,14 +139,6 @@ def test_resolution_and_mapping_helpers():
     )
 
 
-def test_consecutive_integer_classes_are_recognised():
-    assert consecutive_start(np.array([0, 1, 2])) == 0
-    assert consecutive_start(np.array([-2.0, -1.0, 0.0])) == -2
-    assert consecutive_start(np.array([1, 2, 4])) is None
-    assert consecutive_start(np.array([0.5, 1.5])) is None
-    assert consecutive_start(np.array(ORDER)) is None
-
-
 @pytest.mark.parametrize(
     "classes", [[0, 1, 2, 3], [18, 19, 20, 21], [-1, 0, 1, 2], [21, 22, 25, 40]]
 )
@@ -156,7 +148,7 @@ def test_batch_labels_map_to_the_index_of_their_class(classes, dtype):
     y = np.array(classes)[rng.randint(0, 4, 60)]
     X = rng.randn(60, 2)
     clf = KLPenaltyClassifier(max_epochs=1).fit(X, y)
-    index = clf._class_indices(torch.as_tensor(y, dtype=dtype))
+    index = batch_class_indices(torch.as_tensor(y, dtype=dtype), clf.classes_)
     assert index.dtype == torch.int64
     np.testing.assert_array_equal(index.numpy(), label_indices(y, np.array(classes)))
 

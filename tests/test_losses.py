@@ -94,7 +94,6 @@ def test_matches_reference_with_gapped_class_values_and_many_classes():
     values = np.sort(np.random.RandomState(0).choice(5000, 2100, replace=False))
     logits, target = torch.randn(16, 2100), torch.randint(0, 2100, (16,))
     expected = reference_loss(logits, target, 0.5, 30.0, values)
-    # 2100 classes: above the table limit, the rows are built per batch.
     loss = CEKLLoss(alpha=0.5, sigma=30.0, class_values=values)(logits, target)
     assert loss.item() == pytest.approx(expected, rel=1e-5)
 
@@ -171,12 +170,11 @@ def test_bf16_logits_give_a_float32_loss_close_to_fp32():
     torch.testing.assert_close(loss16, reference)
 
 
-def test_criterion_pickles_without_its_cache():
+def test_criterion_pickles():
     criterion = CEKLLoss(alpha=1.0, sigma=2.0, class_values=[1, 2, 4])
     logits, target = torch.randn(4, 3), torch.tensor([0, 1, 2, 2])
     before = criterion(logits, target)
     restored = pickle.loads(pickle.dumps(criterion))
-    assert restored._table is None
     torch.testing.assert_close(restored(logits, target), before)
 
 
@@ -250,27 +248,8 @@ def test_permuted_control_spreads_like_the_gaussian_onto_shuffled_classes():
     assert rows[0].argmax() == 0  # each class keeps the most mass itself
     logits, target = torch.randn(8, 12), torch.randint(0, 12, (8,))
     before = control(logits, target)
-    control.seed = 4  # a new permutation rebuilds the cached table
+    control.seed = 4  # a new permutation
     assert not torch.equal(control(logits, target), before)
-
-
-# ------------------------------------------- the cached fast paths (bench)
-
-
-def test_functional_cache_matches_the_per_batch_rows_and_stays_small():
-    from sk_klpenalty.losses import tables
-
-    logits, target = torch.randn(64, 30), torch.randint(0, 30, (64,))
-    for sigma in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 1.0):
-        for alpha in (0.5, 2.0):
-            cached = ce_kl_loss(logits, target, alpha=alpha, sigma=sigma)
-            rows = ce_kl_loss(  # explicit class values: rows built per call
-                logits, target, alpha=alpha, sigma=sigma, class_values=torch.arange(30)
-            )
-            expected = reference_loss(logits, target, alpha, sigma, np.arange(30))
-            torch.testing.assert_close(cached, rows)
-            assert cached.item() == pytest.approx(expected, rel=1e-5)
-    assert len(tables._functional_tables) <= tables._FUNCTIONAL_CACHE_SIZE
 
 
 def test_module_follows_alpha_changes_between_batches():
@@ -285,10 +264,7 @@ def test_module_follows_alpha_changes_between_batches():
 
 
 def test_batches_of_every_size_get_the_mean_loss():
-    # The cached rows are scaled by 1/B: a short last batch must not reuse
-    # the full batch's scale, and the cache must not grow with each size.
-    from sk_klpenalty.losses import cekl
-
+    # A short last batch is averaged over its own size.
     criterion = CEKLLoss(alpha=0.5, sigma=1.5, class_values=[1, 2, 4, 8, 9])
     torch.manual_seed(0)
     for batch in (32, 7, 32, 1, 2, 3, 4, 5, 32):
@@ -298,7 +274,6 @@ def test_batches_of_every_size_get_the_mean_loss():
         functional = ce_kl_loss(logits, target, alpha=0.5, sigma=1.5)
         expected = reference_loss(logits, target, 0.5, 1.5, np.arange(5))
         assert functional.item() == pytest.approx(expected, rel=1e-5)
-    assert len(criterion._weights) <= cekl._MAX_BATCH_SIZES
 
 
 def test_an_empty_batch_gives_nan_like_cross_entropy():
@@ -306,18 +281,6 @@ def test_an_empty_batch_gives_nan_like_cross_entropy():
     assert F.cross_entropy(logits, target).isnan()
     assert CEKLLoss(alpha=1.0, sigma=1.0)(logits, target).isnan()
     assert ce_kl_loss(logits, target, alpha=1.0, sigma=1.0).isnan()
-
-
-def test_criterion_pickled_before_the_alpha_cache_still_works():
-    criterion = CEKLLoss(alpha=1.0, sigma=2.0)
-    state = criterion.__getstate__()
-    del state["_weights_key"], state["_weights"]  # as an older version saved it
-    restored = CEKLLoss.__new__(CEKLLoss)
-    restored.__setstate__(state)
-    logits, target = torch.randn(4, 5), torch.tensor([0, 1, 2, 4])
-    torch.testing.assert_close(
-        restored(logits, target), ce_kl_loss(logits, target, alpha=1.0, sigma=2.0)
-    )
 
 
 # ------------------------------------------------------------------ CUDA
@@ -349,7 +312,7 @@ def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss, weigh
             loss_fn = functools.partial(loss_fn, sample_weight=weights.to(device))
         z = logits.detach().clone().to(device).requires_grad_(True)
         t = target.to(device)
-        loss_fn(z, t).backward()  # the first call builds the cached tables
+        loss_fn(z, t).backward()  # a first call: allocations, kernels
         z.grad = None
         if device == "cuda":
             torch.cuda.synchronize()
@@ -366,9 +329,8 @@ def test_cuda_loss_matches_the_cpu_and_never_waits_for_the_host(make_loss, weigh
     torch.testing.assert_close(cuda_grad, cpu_grad, rtol=1e-4, atol=1e-7)
 
 
-# Every way the loss is computed: the functional form with its cached table
-# (default class values) or per-call rows (given values), and the criterion
-# with its table or, above _MAX_TABLE_CLASSES, per-batch rows.
+# Every way the loss is computed: the functional form with the default or
+# given class values, and the criterion.
 def _functional(logits, target, alpha, sigma, values, **kwargs):
     return ce_kl_loss(logits, target, alpha=alpha, sigma=sigma, **kwargs)
 
@@ -385,22 +347,10 @@ def _criterion(logits, target, alpha, sigma, values, **kwargs):
     )
 
 
-def _criterion_without_table(logits, target, alpha, sigma, values, **kwargs):
-    from sk_klpenalty.losses import cekl
-
-    limit = cekl._MAX_TABLE_CLASSES
-    cekl._MAX_TABLE_CLASSES = 2  # the per-batch path of > 2048 classes
-    try:
-        return _criterion(logits, target, alpha, sigma, values, **kwargs)
-    finally:
-        cekl._MAX_TABLE_CLASSES = limit
-
-
 LOSS_PATHS = [
     _functional,
     _functional_with_values,
     _criterion,
-    _criterion_without_table,
 ]
 
 

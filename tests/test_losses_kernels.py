@@ -32,14 +32,14 @@ def direct_loss(logits, target, *, alpha, sigma, values, kernel, ce_weight):
     return torch.stack(losses).mean()
 
 
-# The functional form's cached table, its per-batch rows, the module's table.
-PATHS = ("functional table", "functional rows", "module table")
+# The functional form with the default or given class values, the module.
+PATHS = ("functional", "functional with values", "module")
 
 
 def path_loss(path, logits, target, values, **params):
-    if path == "functional table":
+    if path == "functional":
         return ce_kl_loss(logits, target, **params)
-    if path == "functional rows":
+    if path == "functional with values":
         return ce_kl_loss(logits, target, class_values=values, **params)
     return CEKLLoss(class_values=values, **params)(logits, target)
 
@@ -67,7 +67,6 @@ def test_every_path_matches_the_per_sample_formula(kernel, ce_weight):
 
 
 def test_the_laplace_kernel_uses_gapped_class_values_and_large_k():
-    # Above 2048 classes the module builds rows per batch instead of a table.
     torch.manual_seed(0)
     n_classes = 2100
     values = torch.cumsum(torch.rand(n_classes) + 0.5, 0)
@@ -139,7 +138,7 @@ def test_invalid_kernel_or_weights_are_refused(kwargs, match):
 
 def test_criteria_pickled_before_kernel_and_ce_weight_existed_still_work():
     criterion = CEKLLoss(alpha=1.0, sigma=2.0)
-    state = criterion.__getstate__()
+    state = dict(vars(criterion))
     del state["kernel"], state["ce_weight"]  # as release 0.1.0 pickled them
     old = CEKLLoss.__new__(CEKLLoss)
     old.__setstate__(pickle.loads(pickle.dumps(state)))
@@ -190,7 +189,7 @@ def test_cuda_laplace_loss_matches_the_cpu_and_never_waits_for_the_host(ce_weigh
         criterion = CEKLLoss(class_values=values, **params).to(device)
         z = logits.clone().to(device).requires_grad_(True)
         t = target.to(device)
-        criterion(z, t).backward()  # the first call builds the cached tables
+        criterion(z, t).backward()  # a first call: allocations, kernels
         z.grad = None
         with no_host_sync(device):
             loss = criterion(z, t)

@@ -309,7 +309,7 @@ def compare_penalty(
     # penalty peers are checked with the first setting; they get the best).
     first_penalty = configs[1] if has_penalty else None
     for config in [*configs, *peer_configs(peers, peer_params, first_penalty)]:
-        config.make_estimator(estimator)._check_hyperparameters()
+        config.make_estimator(estimator)._check_params()
     if tune == "nested":
         tuned = nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
         check_inner_folds(tuned, (y[train] for _, _, train, _ in tasks_of_split))

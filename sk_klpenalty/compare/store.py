@@ -81,15 +81,11 @@ def _job_classes(y: np.ndarray, estimator) -> list:
 def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) -> dict:
     import hashlib
 
-    from ..memmap import read_rows
-
     X_array = np.asarray(X)
-    # 64 rows spread over X; read from the file of a memory map, as mapping
-    # them would keep a large page-cache folio resident per row (~100 MB).
-    sampled = np.arange(0, len(X_array), max(1, len(X_array) // 64))
+    sampled = np.arange(0, len(X_array), max(1, len(X_array) // 64))  # 64 rows
     digest = hashlib.sha256()
     digest.update(_labels_bytes(y))
-    digest.update(np.ascontiguousarray(read_rows(X_array, sampled)).tobytes())
+    digest.update(np.ascontiguousarray(X_array[sampled]).tobytes())
     plain = (bool, int, float, str, type(None))
     settings = {
         key: value

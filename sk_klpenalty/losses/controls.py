@@ -5,6 +5,7 @@ order of the classes (uniform smoothing), and its shape over a shuffled order
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -12,7 +13,7 @@ import torch
 from .cekl import CEKLLoss
 from .targets import kernel_targets, negative_entropy
 
-__all__ = ["UniformSmoothingKLLoss", "PermutedGaussianKLLoss", "smoothing_for_entropy"]
+__all__ = ["PermutedGaussianKLLoss", "UniformSmoothingKLLoss", "smoothing_for_entropy"]
 
 
 class UniformSmoothingKLLoss(CEKLLoss):
@@ -20,11 +21,8 @@ class UniformSmoothingKLLoss(CEKLLoss):
 
     The target row of class ``k`` is ``(1 - eps) * onehot_k + eps / K``, with
     ``eps`` chosen so that its entropy equals the mean entropy of the kernel's
-    rows ``p_sigma`` of :class:`CEKLLoss` over all classes (the Gaussian's by
-    default). It smooths as much
-    as the penalty but ignores the order of the classes: if the Gaussian
-    penalty helps only as generic smoothing, this control helps as much.
-    Same parameters as :class:`CEKLLoss`.
+    rows over all classes. It smooths as much as the penalty but ignores the
+    order of the classes. Same parameters as :class:`CEKLLoss`.
 
     Examples
     --------
@@ -39,9 +37,7 @@ class UniformSmoothingKLLoss(CEKLLoss):
         self, values: torch.Tensor, index: torch.Tensor
     ) -> torch.Tensor:
         n_classes = len(values)
-        ordinal = kernel_targets(self.kernel, values, values, self.sigma)
-        entropy = -negative_entropy(ordinal).mean().item()
-        eps = smoothing_for_entropy(entropy, n_classes)
+        eps = _uniform_eps(self.kernel, tuple(values.tolist()), float(self.sigma))
         rows = torch.full(
             (len(index), n_classes), eps / n_classes, device=values.device
         )
@@ -49,11 +45,20 @@ class UniformSmoothingKLLoss(CEKLLoss):
         return rows
 
 
+@functools.lru_cache(maxsize=64)
+def _uniform_eps(kernel: str, values: tuple, sigma: float) -> float:
+    """The smoothing of the kernel's mean entropy (once per epoch's sigma)."""
+    values = torch.tensor(values)
+    rows = kernel_targets(kernel, values, values, sigma)
+    entropy = -negative_entropy(rows).mean().item()
+    return smoothing_for_entropy(entropy, len(values))
+
+
 def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
     """Label-smoothing ``eps`` whose target ``(1-eps)*onehot + eps/K`` has ``entropy``.
 
-    The entropy grows monotonically from 0 (``eps=0``, one-hot) to ``log K``
-    (``eps=1``, uniform); values outside that range are clipped to it.
+    The entropy grows monotonically from 0 (``eps=0``) to ``log K``
+    (``eps=1``); values outside that range are clipped to it.
 
     Examples
     --------
@@ -64,11 +69,11 @@ def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
     0.1605
     """
     from scipy.optimize import brentq
+    from scipy.special import xlogy
 
     def smoothed_entropy(eps: float) -> float:
-        top = 1.0 - eps + eps / n_classes
-        rest = eps / n_classes
-        return -(_xlogx(top) + (n_classes - 1) * _xlogx(rest))
+        top, rest = 1.0 - eps + eps / n_classes, eps / n_classes
+        return -(xlogy(top, top) + (n_classes - 1) * xlogy(rest, rest))
 
     if entropy <= 0:
         return 0.0
@@ -77,18 +82,13 @@ def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
     return brentq(lambda eps: smoothed_entropy(eps) - entropy, 0.0, 1.0)
 
 
-def _xlogx(x: float) -> float:
-    return x * math.log(x) if x > 0 else 0.0
-
-
 class PermutedGaussianKLLoss(CEKLLoss):
     """Control: the Gaussian penalty over a fixed random order of the classes.
 
-    Class ``k`` is given the value of class ``perm[k]`` for a random
-    permutation ``perm`` (fixed by ``seed``) before the Gaussian rows are
-    built, so each target spreads exactly as in :class:`CEKLLoss` but onto
-    classes that are neighbours only in the shuffled order. If the penalty's
-    gain comes from the order of the labels, this control should not help.
+    Class ``k`` gets the value of class ``perm[k]`` for a random permutation
+    fixed by ``seed`` before the target rows are built: each target spreads
+    as in :class:`CEKLLoss`, onto classes that are neighbours only in the
+    shuffled order.
 
     Parameters
     ----------
@@ -127,6 +127,3 @@ class PermutedGaussianKLLoss(CEKLLoss):
     ) -> torch.Tensor:
         permuted = values[self.permutation(len(values)).to(values.device)]
         return kernel_targets(self.kernel, permuted, permuted[index], self.sigma)
-
-    def _cache_params(self) -> tuple:
-        return (*super()._cache_params(), int(self.seed))

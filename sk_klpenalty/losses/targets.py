@@ -1,4 +1,5 @@
-"""Target distributions over the class values, and the checks they share."""
+"""Target distributions over the class values, and the checks of the loss's
+weights."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["gaussian_targets", "laplace_targets", "KERNELS", "kernel_targets"]
+__all__ = ["KERNELS", "gaussian_targets", "kernel_targets", "laplace_targets"]
 
 #: The target kernels over the class values: ``sigma`` is the Gaussian's
 #: standard deviation, or the Laplace scale ``b``, in label units.
 KERNELS = ("gaussian", "laplace")
+
+
+def _check_weight(value, name: str) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+    return value
 
 
 def check_sigma(sigma: float) -> float:
@@ -20,35 +28,25 @@ def check_sigma(sigma: float) -> float:
     A sigma schedule (``sigma * sigma_decay**epoch``) underflows to 0.0 after
     enough epochs; the loss then takes its limit instead of failing.
     """
-    sigma = float(sigma)
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
-    return sigma
+    return _check_weight(sigma, "sigma")
 
 
-def check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not (math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-    return alpha
+def check_weights(alpha: float, ce_weight: float) -> tuple[float, float]:
+    """``alpha`` and ``ce_weight`` as floats >= 0, not both 0."""
+    alpha = _check_weight(alpha, "alpha")
+    ce_weight = _check_weight(ce_weight, "ce_weight")
+    if alpha == 0 and ce_weight == 0:
+        raise ValueError(
+            "ce_weight and alpha are both 0: at least one of the two loss terms "
+            "must have a positive weight."
+        )
+    return alpha, ce_weight
 
 
 def check_kernel(kernel) -> str:
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}.")
     return kernel
-
-
-def check_ce_weight(ce_weight: float, alpha: float) -> float:
-    ce_weight = float(ce_weight)
-    if not (math.isfinite(ce_weight) and ce_weight >= 0):
-        raise ValueError(f"ce_weight must be a finite number >= 0, got {ce_weight!r}.")
-    if ce_weight == 0 and alpha == 0:
-        raise ValueError(
-            "ce_weight and alpha are both 0: at least one of the two loss terms "
-            "must have a positive weight."
-        )
-    return ce_weight
 
 
 def gaussian_targets(
@@ -70,10 +68,9 @@ def gaussian_targets(
     -------
     tensor of shape (B, K)
         Row ``i`` is ``p_k ∝ exp(-(v_k - y_i)^2 / (2 sigma^2))``; each row
-        sums to 1. A tiny ``sigma`` gives a one-hot row, a huge one a uniform
-        row; ``sigma=0`` (or a sigma too small for the values' dtype, below
-        ``torch.finfo(dtype).tiny``) is the limit: all mass on the nearest
-        class (split evenly between equally near ones).
+        sums to 1. ``sigma=0`` (or a sigma below ``torch.finfo(dtype).tiny``)
+        is the limit: all mass on the nearest class (split evenly between
+        equally near ones).
 
     Examples
     --------
@@ -93,22 +90,9 @@ def laplace_targets(
     """Discretised Laplace target distributions over the class values.
 
     The target of SORD (Diaz & Marathe 2019) with its default distance
-    ``|v_k - y|``: heavier tails than the Gaussian, and a peak at the label.
-
-    Parameters
-    ----------
-    class_values : tensor of shape (K,)
-        Numeric value of each class; distances are in these units.
-    y_values : tensor of shape (B,)
-        The label value at the centre of each row.
-    scale : float
-        The scale ``b``, in label units (>= 0; 0 is the one-hot limit).
-        SORD's ``alpha`` is ``1 / b`` for class values ``0..K-1``.
-
-    Returns
-    -------
-    tensor of shape (B, K)
-        Row ``i`` is ``p_k ∝ exp(-|v_k - y_i| / b)``; each row sums to 1.
+    ``|v_k - y|``: heavier tails than the Gaussian. Row ``i`` is
+    ``p_k ∝ exp(-|v_k - y_i| / scale)``; SORD's ``alpha`` is ``1 / scale``
+    for class values ``0..K-1``. Parameters as :func:`gaussian_targets`.
 
     Examples
     --------
@@ -143,26 +127,25 @@ def _kernel_rows(
     centres = torch.as_tensor(y_values, device=values.device, dtype=values.dtype)
     difference = values.unsqueeze(0) - centres.unsqueeze(1)
     if sigma < torch.finfo(values.dtype).tiny:
-        # sigma -> 0 (a decaying schedule gets there): dividing by a sigma
-        # that is 0 in the values' dtype would give NaN, so take the limit.
+        # Dividing by a sigma that is 0 in this dtype would give NaN: the limit.
         distance = difference.abs()
-        nearest = (distance == distance.min(dim=1, keepdim=True).values).to(
-            values.dtype
-        )
+        nearest = distance == distance.min(dim=1, keepdim=True).values
+        nearest = nearest.to(values.dtype)
         return nearest / nearest.sum(dim=1, keepdim=True)
-    # Dividing before squaring keeps tiny sigmas finite for small distances;
-    # softmax then normalises stably (the row's own class has logit 0).
+    # Dividing before squaring keeps tiny sigmas finite; softmax normalises
+    # stably (the label's own class has logit 0).
     return torch.softmax(log_kernel(difference / sigma), dim=1)
 
 
 def negative_entropy(p: torch.Tensor) -> torch.Tensor:
-    # xlogy(0, 0) == 0 exactly: classes far from the label contribute nothing.
+    """``sum_k p_k log p_k`` of each row (``0 log 0 = 0``)."""
     return torch.special.xlogy(p, p).sum(dim=1)
 
 
 def class_values_or_range(
     class_values: torch.Tensor | None, logits: torch.Tensor
 ) -> torch.Tensor:
+    """``class_values`` as float32 on the logits' device, or ``0..K-1``."""
     n_classes = logits.shape[1]
     if class_values is None:
         return torch.arange(n_classes, device=logits.device, dtype=torch.float32)
