@@ -249,9 +249,10 @@ def test_weights_and_early_stopping_reach_every_fit(small_task, monkeypatch):
     original = compare_runner._fit_and_score
 
     def spy(*args, **kwargs):
-        estimator, _, _, _, train = args[:5]
+        estimator, _, _, _, task = args[:5]
         received.append((estimator.class_weight, estimator.early_stopping))
-        np.testing.assert_array_equal(args[-1], weights[train])
+        given = task["fit_params"]["sample_weight"]
+        np.testing.assert_array_equal(given, weights[task["train"]])
         return original(*args, **kwargs)
 
     monkeypatch.setattr(compare_runner, "_fit_and_score", spy)

@@ -8,7 +8,7 @@ from skorch.dataset import ValidSplit
 
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.compare import compare_penalty
-from sk_klpenalty.compare.training_curves import history_curve
+from sk_klpenalty.compare.store import history_curve
 
 EPOCHS = 2
 

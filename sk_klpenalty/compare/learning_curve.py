@@ -58,36 +58,47 @@ def _subsample_seed(random_state: int, split: tuple[int, int], size: float) -> i
     return int(np.random.SeedSequence(key).generate_state(1)[0])
 
 
-def sized_splits(splits, split_ids, y, train_sizes, random_state: int) -> list:
-    """``(split_id, train_size, train, test)`` for every split and size.
+def _subsample(train, y, groups, size: float, seed: int) -> np.ndarray:
+    """A stratified share ``size`` of ``train``: of its samples, or of its
+    groups (whole groups kept or dropped), stratified by a group's first label."""
+    from sklearn.model_selection import train_test_split
+
+    if groups is None:
+        kept, _ = train_test_split(
+            train, train_size=size, stratify=y[train], random_state=seed
+        )
+        return np.sort(kept)
+    names, first = np.unique(groups[train], return_index=True)
+    kept, _ = train_test_split(
+        names, train_size=size, stratify=y[train][first], random_state=seed
+    )
+    return np.sort(train[np.isin(groups[train], kept)])
+
+
+def sized_splits(splits, split_ids, y, groups, train_sizes, random_state) -> list:
+    """One task per split and size: ``{"split", "key", "train", "test"}``.
 
     ``train`` is a stratified, seeded subsample of the split's training
     indices (all of them at size 1). Raises a ``ValueError`` naming
     ``train_sizes`` when a subsample cannot hold every class.
     """
-    from sklearn.model_selection import train_test_split
-
-    out = []
+    tasks = []
     for split_id, (train, test) in zip(split_ids, splits, strict=True):
         for size in train_sizes:
             subset = train
             if size < 1.0:
+                seed = _subsample_seed(random_state, split_id, size)
                 try:
-                    subset, _ = train_test_split(
-                        train,
-                        train_size=size,
-                        stratify=y[train],
-                        random_state=_subsample_seed(random_state, split_id, size),
-                    )
+                    subset = _subsample(train, y, groups, size, seed)
                 except ValueError as error:
                     raise ValueError(
                         f"train_sizes: {size:g} of a training fold of {len(train)} "
                         f"samples cannot be stratified over its classes ({error}); "
                         "use larger fractions."
                     ) from None
-                subset = np.sort(subset)
-            out.append((split_id, size, subset, test))
-    return out
+            key = {"repeat": split_id[0], "fold": split_id[1], "train_size": size}
+            tasks.append({"split": split_id, "key": key, "train": subset, "test": test})
+    return tasks
 
 
 def learning_curve(records, baseline_of: dict[str, str], metrics, decode: str):

@@ -101,19 +101,25 @@ def check_inner_folds(config: Config, training_labels) -> None:
             )
 
 
-def fit_nested(estimator, config: Config, X, y, seed: int, **fit_params):
+def fit_nested(estimator, config: Config, X, y, seed: int, groups=None, **fit_params):
     """Inner grid search on ``X, y`` (an outer training fold), refit of the best.
 
     Returns the refitted model and the chosen setting. Inner folds: with an
-    int ``inner_cv``, that many stratified folds, shuffled with ``seed``.
-    ``fit_params`` (e.g. ``sample_weight``) go to the search's ``fit``.
+    int ``inner_cv``, that many stratified folds (grouped with ``groups``),
+    shuffled with ``seed``. ``fit_params`` (``sample_weight``) go to the
+    search's ``fit``.
     """
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import (
+        GridSearchCV,
+        StratifiedGroupKFold,
+        StratifiedKFold,
+    )
 
     params = config.params
     inner_cv = params["inner_cv"]
     if isinstance(inner_cv, Integral):
-        inner_cv = StratifiedKFold(n_splits=inner_cv, shuffle=True, random_state=seed)
+        folds = StratifiedKFold if groups is None else StratifiedGroupKFold
+        inner_cv = folds(n_splits=inner_cv, shuffle=True, random_state=seed)
     model = clone(estimator).set_params(random_state=seed, decode=params["decode"])
     search = GridSearchCV(
         model,
@@ -123,6 +129,8 @@ def fit_nested(estimator, config: Config, X, y, seed: int, **fit_params):
         refit=True,
         error_score="raise",
     )
+    if groups is not None:
+        fit_params = {**fit_params, "groups": groups}
     search.fit(X, y, **fit_params)
     return search.best_estimator_, dict(search.best_params_)
 

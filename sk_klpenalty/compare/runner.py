@@ -1,14 +1,16 @@
-"""Running the comparison: every configuration on the same folds, in parallel."""
+"""Running the comparison: every configuration on the same folds, through
+joblib (``joblib.parallel_config`` chooses where: loky processes, threads, or
+a dask cluster)."""
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from sklearn.base import clone
 
 from ..data import take_rows
@@ -17,68 +19,60 @@ from ..labels import label_indices, ordered_categories, resolve_classes
 from ..metrics import ordinal_metrics
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
+from . import defaults
 from .configs import best_penalty, control_configs, penalty_configs
-from .estimate import print_estimate
-from .folds import fold_seed, resolve_cv
+from .folds import fold_seed, make_splits, resolve_cv, split_ratio
 from .learning_curve import check_train_sizes, sized_splits
 from .nested import check_inner_folds, check_tune, fit_nested, nested_config
 from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
+from .progress import Progress, planned_batches
 from .report import CompareResult
-from .store import ResultsStore, describe_job, record_key, records_frame, weights_digest
-from .training_curves import CurveStore, curves_frame, history_curve
-from .workers import exit_with_job, parallel_unordered, task_threads, threads_per_worker
+from .store import (
+    CurveStore,
+    ResultsStore,
+    describe_job,
+    history_curve,
+    record_key,
+    records_frame,
+    weights_digest,
+)
 
 __all__ = ["compare_penalty"]
 
 
-def _fit_and_score(
-    estimator,
-    config,
-    X,
-    y,
-    train,
-    test,
-    split,
-    decodes,
-    within,
-    seed,
-    n_threads,
-    job_pid,
-    train_size=1.0,
-    sample_weight=None,
-):
-    """One fit; one record per decode, and its per-epoch curve. Runs in a
+def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None):
+    """One fit on ``task``'s training rows, scored on its test rows with every
+    decode: one record per decode, and the fit's per-epoch curve. Runs in a
     joblib worker."""
-    import torch
-
-    from ..base import OrdinalNeuralNet
-
-    exit_with_job(job_pid)
-    n_threads = task_threads(n_threads)
-    previous = torch.get_num_threads()
-    if n_threads:
-        torch.set_num_threads(n_threads)
-    try:
-        start = time.perf_counter()
-        fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
-        model, params = _fit(estimator, config, X, train, y, seed, **fit_params)
-        fit_seconds = time.perf_counter() - start
-        # Metrics on the class values: the labels where they are numbers, else
-        # the class positions 0..K-1.
-        values = model.class_values_
-        # One forward pass serves every decode: decoding is a function of proba.
-        test_rows = take_rows(X, test, lazy=isinstance(model, OrdinalNeuralNet))
-        proba = model.predict_proba(test_rows)
-        expected = (
-            expectation(proba, values)
-            if getattr(model, "_expectation_from_proba", True)
-            else model.predict_expectation(test_rows)  # regression
+    exit_with_job(task["job_pid"])
+    start = time.perf_counter()
+    fit_params = task["fit_params"]
+    if config.kind == "nested":
+        X_train = take_rows(X, task["train"], lazy=False)  # the search indexes it
+        model, params = fit_nested(
+            _counted(estimator, counter),
+            config,
+            X_train,
+            y[task["train"]],
+            task["seed"],
+            task["groups"],
+            **fit_params,
         )
-    finally:
-        # Worker threads are reused (dask, threading backend): leave them as found.
-        if n_threads:
-            torch.set_num_threads(previous)
-    true_values = values[label_indices(y[test], model.classes_)]
+    else:
+        model = config.make_estimator(estimator).set_params(random_state=task["seed"])
+        model, params = _counted(model, counter), config.params
+        model.fit(
+            take_rows(X, task["train"], lazy=True), y[task["train"]], **fit_params
+        )
+    fit_seconds = time.perf_counter() - start
+    test = take_rows(X, task["test"], lazy=True)
+    proba = model.predict_proba(test)  # one forward pass serves every decode
+    values = model.class_values_  # metrics on label values, or class positions
+    regression = type(model).__name__ == "OrdinalRegressor"
+    expected = model.predict_expectation(test) if regression else None
+    if expected is None:
+        expected = expectation(proba, values)
+    true_values = values[label_indices(y[task["test"]], model.classes_)]
     records = []
     for decode in decodes:
         predicted = values[decode_indices(proba, values, decode)]
@@ -94,37 +88,67 @@ def _fit_and_score(
             {
                 "config": config.name,
                 "kind": config.kind,
-                # A peer has no alpha (NaN: it is no alpha=0 baseline).
-                "alpha": config.alpha if config.kind != "nested" else params["alpha"],
+                "alpha": params["alpha"] if config.kind == "nested" else config.alpha,
                 "sigma": params.get("sigma", math.nan),
                 "sigma_decay": params.get("sigma_decay", math.nan),
-                "repeat": split[0],
-                "fold": split[1],
-                "train_size": train_size,
+                **task["key"],
                 "decode": decode,
-                "n_train": len(train),
-                "n_test": len(test),
+                "n_train": len(task["train"]),
+                "n_test": len(task["test"]),
                 "fit_seconds": fit_seconds,
                 **scores,
             }
         )
-    key = {"config": config.name, "train_size": train_size}
-    key.update(repeat=split[0], fold=split[1])
+    key = {"config": config.name, **task["key"]}
     return records, [{**key, **row} for row in history_curve(model)]
 
 
-def _fit(estimator, config, X, train, y, seed, **fit_params):
-    """The model of ``config`` fitted on the rows ``train``, and the penalty
-    setting it used."""
-    from ..base import OrdinalNeuralNet
+def _counted(model, counter):
+    """``model`` with the job's batch counter among its callbacks."""
+    if counter is None:
+        return model
+    return model.set_params(callbacks=[*(model.callbacks or []), counter])
 
-    if config.kind == "nested":
-        X_train = take_rows(X, train, lazy=False)  # the search indexes it itself
-        return fit_nested(estimator, config, X_train, y[train], seed, **fit_params)
-    model = config.make_estimator(estimator).set_params(random_state=seed)
-    # Our estimators read a fold batch by batch: no copy of X[train].
-    X_train = take_rows(X, train, lazy=isinstance(model, OrdinalNeuralNet))
-    return model.fit(X_train, y[train], **fit_params), config.params
+
+_watched_job = None
+
+
+def exit_with_job(job_pid: int) -> None:
+    """Make this worker process exit when the job's process dies.
+
+    A job killed with SIGKILL (``kill -9``, the OOM killer: the case that
+    ``resume`` is for) runs no clean-up, and joblib's idle loky workers would
+    live on, each holding a model's memory. Nothing happens in the job's own
+    process (serial, threads) or on other hosts (dask).
+    """
+    global _watched_job
+    if os.getpid() == job_pid or os.getppid() != job_pid or _watched_job == job_pid:
+        return
+    _watched_job = job_pid
+
+    def watch() -> None:
+        while os.getppid() == job_pid:
+            time.sleep(1.0)
+        os._exit(1)  # orphaned: nobody is left to receive a result
+
+    threading.Thread(target=watch, name="sk-klpenalty-job-watch", daemon=True).start()
+
+
+def _parallel(n_jobs, calls):
+    """joblib's results as they come where the backend streams them; in
+    chunks of one call per worker where it cannot (``multiprocessing``)."""
+    from joblib import Parallel, effective_n_jobs
+
+    try:
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
+        return
+    except ValueError as error:
+        if "return_as" not in str(error):
+            raise
+    calls, chunk = list(calls), max(1, effective_n_jobs(n_jobs))
+    with Parallel(n_jobs=n_jobs) as parallel:
+        for start in range(0, len(calls), chunk):
+            yield from parallel(calls[start : start + chunk])
 
 
 def compare_penalty(
@@ -132,136 +156,89 @@ def compare_penalty(
     y,
     *,
     estimator=None,
-    alphas: Sequence[float] = (0.0, 1.0),
-    sigmas: Sequence[float] = (2.0,),
-    sigma_decays: Sequence[float] = (1.0,),
-    decodes: Sequence[str] = ("argmax", "mean"),
+    groups=None,
+    alphas: Sequence[float] = defaults.ALPHAS,
+    sigmas: Sequence[float] = defaults.SIGMAS,
+    sigma_decays: Sequence[float] = defaults.SIGMA_DECAYS,
+    decodes: Sequence[str] = defaults.DECODES,
     within: float = 1.0,
     cv=None,
     controls: bool = True,
     peers=(),
     peer_params=None,
+    tune: str | None = None,
+    inner_cv=3,
+    inner_scoring="neg_mean_squared_error",
+    train_sizes: Sequence[float] = (1.0,),
+    sample_weight=None,
     n_jobs: int | None = None,
     random_state: int = 0,
     progress: bool = True,
     out_dir: str | Path | None = None,
     resume: bool = False,
-    sample_weight=None,
-    tune: str | None = None,
-    inner_cv=3,
-    inner_scoring="neg_mean_squared_error",
-    train_sizes: Sequence[float] = (1.0,),
     description: str | None = None,
-    scheduler: str | None = None,
-    security=None,
-    estimate_time: bool = False,
 ) -> CompareResult:
     """Cross-validated comparison of cross-entropy with the KL penalty.
+
+    Every configuration (the baseline ``alpha=0``, each penalty setting, two
+    controls and, on request, the peers and the nested-tuned penalty) is
+    fitted on the same folds with the same per-fold seeds, and each fitted
+    model is scored with every decode from one ``predict_proba``.
 
     Parameters
     ----------
     X, y : array-like
-        Data and labels, as for :meth:`KLPenaltyClassifier.fit`: numbers,
-        or labels with an order (the estimator's ``classes=[...]`` or an
-        ordered pandas ``Categorical``). Metrics are in label units for
-        numbers, in class positions ``0..K-1`` otherwise.
+        Data and labels, as for :meth:`KLPenaltyClassifier.fit`.
     estimator : KLPenaltyClassifier, optional
-        The model to compare (epochs, lr, device, ...). Default:
-        ``KLPenaltyClassifier(max_epochs=10)``. Each fit is a clone with the
-        configuration's parameters and a per-fold ``random_state`` (the same
-        for every configuration on a fold). ``classes`` defaults to all labels
-        of ``y``, so every fold predicts the same columns.
+        The model to compare; each fit is a clone with the configuration's
+        parameters and the fold's ``random_state``. Default: the job of
+        ``sk-klpenalty compare`` (:func:`sk_klpenalty.compare.defaults.estimator`).
+    groups : array-like of shape (n_samples,), optional
+        Subject (or any group) of each sample. The folds then keep every
+        group on one side (repeated ``StratifiedGroupKFold``), and so do the
+        nested search's inner folds and the learning curve's subsamples.
     alphas, sigmas, sigma_decays : sequences of float
         The penalty grid: one configuration per ``alpha > 0``, sigma and
         decay. The baseline (``alpha=0``) is always included.
     decodes : sequence of {"argmax", "mean", "median"}
-        The decodes the tables and plot show. Each fitted model is scored with
-        every decode (one ``predict_proba``, no refit), so that the report can
-        also compare each arm under the decode that suits each metric.
+        The decodes the tables show (every decode is scored).
     within : float, default=1.0
         ``k`` of the "within ±k" metric, in label units.
-    cv : int, cross-validation generator or iterable, optional
-        Default: 5-fold stratified, repeated twice, seeded by
-        ``random_state``. An int means that many stratified folds, once.
+    cv : int, splitter or iterable, optional
+        Default: 4 stratified folds, once (grouped with ``groups``), seeded
+        by ``random_state``. An int: that many folds, once.
     controls : bool, default=True
-        Add two controls with the best penalty setting (lowest mean MSE with
-        the first decode): uniform label smoothing of the same entropy, and
-        the Gaussian over a randomly permuted class order.
+        Add the uniform-smoothing and permuted-order controls with the best
+        penalty setting (lowest mean MSE under the first decode).
     peers : "all" or sequence of {"regression", "soft-labels", "laplace", "corn"}
-        The methods a user would otherwise pick, one row each, on the same
-        folds, seeds, network and epochs, paired with the baseline and with
-        the best penalty setting (see :mod:`sk_klpenalty.compare.peers`):
-        ``OrdinalRegressor`` (MSE), ``CORNClassifier``, the penalty with the
-        Laplace kernel at the best setting, and the Laplace soft target alone
-        (SORD) at the best setting's sigma. Default: none.
+        The methods a user would otherwise pick (see :mod:`.peers`).
     peer_params : dict, optional
-        ``{peer: {parameter: value}}`` set on a peer's estimator on top of its
-        defaults, e.g. ``{"soft-labels": {"kernel": "gaussian"}}`` (DLDL).
+        ``{peer: {parameter: value}}`` on top of a peer's defaults.
+    tune : {None, "nested"}, default=None
+        ``"nested"`` adds the penalty tuned by an inner ``GridSearchCV`` on
+        each outer training fold (at least two penalty settings).
+    inner_cv : int or splitter, default=3
+    inner_scoring : str or callable, default="neg_mean_squared_error"
+    train_sizes : sequence of float, default=(1.0,)
+        Fractions of each training fold to train on, for a learning curve.
+    sample_weight : array-like of shape (n_samples,), optional
+        Training weights; the held-out metrics are unweighted.
     n_jobs : int, optional
-        Parallel fits through joblib, with the backend that
-        :func:`joblib.parallel_config` selects: loky processes by default, or
-        e.g. ``backend="dask"`` to run them on a ``dask.distributed`` cluster
-        (every worker thread runs fits, for any ``n_jobs`` but 1). Torch
-        threads per fit: ``cores // n_jobs`` with local workers; on a dask
-        worker, ``cores // nthreads`` of that worker, capped by its
-        ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` (1 under dask's nanny
-        unless set where the worker was started). joblib runs the fits in this
-        process when a dask cluster has a single thread, or with ``n_jobs=1``.
+        Fits at a time, through joblib; ``joblib.parallel_config`` chooses
+        the backend (``backend="dask"`` with a ``distributed.Client`` runs
+        them on a cluster).
     random_state : int, default=0
         Seeds the folds, the per-fold model seeds and the permuted control.
     progress : bool, default=True
-        Show a progress bar (fits done / total, ETA) on stderr.
+        A progress bar over the training batches (with its ETA) and one line
+        with the job's projected time, on stderr.
     out_dir : str or Path, optional
-        Where ``results.csv`` is appended fold by fold while the job runs
-        (and ``job.json`` describes the job). Without it nothing is written.
+        Where ``results.csv`` and ``curves.csv`` are appended fit by fit and
+        ``job.json`` describes the job.
     resume : bool, default=False
-        Keep the finished folds in ``out_dir/results.csv`` and run only the
-        rest. Refused if ``out_dir`` holds a different job.
-    sample_weight : array-like of shape (n_samples,), optional
-        Weights for training (each fit gets those of its training part);
-        the held-out metrics are unweighted.
-    tune : {None, "nested"}, default=None
-        ``"nested"`` adds the configuration ``"tuned penalty (nested)"``: on
-        each outer training fold a :class:`~sklearn.model_selection.GridSearchCV`
-        over the penalty settings (``alpha > 0``; at least two) picks one by
-        inner cross-validation, which is refit on the outer training fold and
-        scored on its test fold. Its gain is not biased by the choice, unlike
-        that of the best setting picked on the reported folds. Runs as one
-        task per outer fold through the same joblib path (``n_jobs``,
-        ``resume``).
-    inner_cv : int or cross-validation generator, default=3
-        The inner search's folds: an int means that many stratified folds,
-        shuffled with the outer fold's seed.
-    inner_scoring : str or callable, default="neg_mean_squared_error"
-        The inner search's ``scoring`` (greater is better), computed on the
-        estimator's ``predict`` with ``decode=decodes[0]``.
-    train_sizes : sequence of float, default=(1.0,)
-        Fractions of each outer training fold to train on, for a learning
-        curve: each training fold is subsampled (stratified, seeded by
-        ``random_state`` and the split, the same subsample for every
-        configuration) to each size; test folds stay whole. The report adds
-        each configuration's difference to the baseline at every size. The
-        main tables and the choice of the best setting use the largest size.
+        Keep the finished fits in ``out_dir`` and run only the rest.
     description : str, optional
-        A line for the report on the data and training setup (part of the
-        job: ``resume`` refuses a different one).
-    scheduler : str, optional
-        Run the fits on the ``dask.distributed`` cluster of this scheduler
-        (e.g. ``"tls://10.0.0.5:8786"``), through joblib's dask backend, with
-        ``n_jobs=-1`` unless given; the client is closed at the end.
-    security : distributed.security.Security, optional
-        TLS certificates for ``scheduler`` (a ``tls://`` address).
-    estimate_time : bool, default=False
-        Before the first fit, time a short warm-up (one epoch over two
-        batches, one prediction) and print the projected time of the
-        remaining fits on this machine to stderr.
-
-    Notes
-    -----
-    ``X`` is never copied as a whole: each fit of the library's estimators
-    reads its fold batch by batch through the fold's indices, uint8 images
-    stay uint8, and a read-only ``np.memmap`` reaches joblib's worker
-    processes as the same file (by path), not as a copy.
+        A line for the report on the data and training setup.
 
     Returns
     -------
@@ -277,51 +254,45 @@ def compare_penalty(
     ...     cv=2, controls=False, progress=False)
     >>> sorted(result.records["config"].unique())
     ['alpha=1 sigma=2', 'baseline']
-    >>> print(result.to_markdown())  # doctest: +SKIP
     """
-    from ..estimator import KLPenaltyClassifier
-
     decodes = check_choices(decodes, DECODES, "decodes")
-    # Every decode is scored, for the report's "decoded for the metric" part.
     scored_decodes = tuple(dict.fromkeys((*decodes, *DECODES)))
-    tune = check_tune(tune)
-    train_sizes = check_train_sizes(train_sizes)
+    tune, train_sizes = check_tune(tune), check_train_sizes(train_sizes)
     categories = ordered_categories(y)
     y = check_labels(y)
+    groups = _check_groups(groups, len(y))
     sample_weight = check_sample_weight(sample_weight, len(y))
-    if estimator is None:
-        estimator = KLPenaltyClassifier(max_epochs=10)
+    estimator = defaults.estimator() if estimator is None else estimator
     # Every fold predicts the same columns; unordered labels fail here.
     classes = resolve_classes(y, getattr(estimator, "classes", None), categories)
     if getattr(estimator, "classes", None) is None:
         estimator = clone(estimator).set_params(classes=classes)
-    cv = resolve_cv(cv, random_state)
-    splits = list(cv.split(X, y))
-    per_repeat = len(splits) // max(1, getattr(cv, "n_repeats", 1))
-    split_ids = [(i // per_repeat, i % per_repeat) for i in range(len(splits))]
-    test_train_ratio = float(np.mean([len(te) / len(tr) for tr, te in splits]))
-    tasks_of_split = sized_splits(splits, split_ids, y, train_sizes, random_state)
+    cv = resolve_cv(cv, random_state, groups, defaults.FOLDS, defaults.REPEATS)
+    splits, split_ids = make_splits(cv, X, y, groups)
+    tasks = sized_splits(splits, split_ids, y, groups, train_sizes, random_state)
 
     configs = penalty_configs(alphas, sigmas, sigma_decays)
     has_penalty = len(configs) > 1
     peers, peer_params = check_peers(peers, peer_params)
-    # Bad alpha/sigma/decay or peer settings: fail before the first fit (the
-    # penalty peers are checked with the first setting; they get the best).
-    first_penalty = configs[1] if has_penalty else None
-    for config in [*configs, *peer_configs(peers, peer_params, first_penalty)]:
+    # Bad settings fail before the first fit (the penalty peers are checked
+    # with the first setting; they get the best one).
+    first = configs[1] if has_penalty else None
+    for config in [*configs, *peer_configs(peers, peer_params, first)]:
         config.make_estimator(estimator)._check_params()
     if tune == "nested":
-        tuned = nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
-        check_inner_folds(tuned, (y[train] for _, _, train, _ in tasks_of_split))
-        configs.append(tuned)
+        configs.append(
+            nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
+        )
+        check_inner_folds(configs[-1], [y[task["train"]] for task in tasks])
     job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
-    job["test_train_ratio"] = test_train_ratio
-    job["scored_decodes"] = list(scored_decodes)
+    job.update(test_train_ratio=split_ratio(splits), scored_decodes=scored_decodes)
     job["train_sizes"] = list(train_sizes)
     if tune == "nested":
         job["tune"] = {"inner_cv": repr(inner_cv), "inner_scoring": repr(inner_scoring)}
     if description:
         job["description"] = description
+    if groups is not None:
+        job["groups_sha256"] = weights_digest(groups)
     if sample_weight is not None:
         job["sample_weight_sha256"] = weights_digest(sample_weight)
     if peers:
@@ -329,66 +300,52 @@ def compare_penalty(
     store = ResultsStore(out_dir, job, resume)
     records = store.records
     curves = CurveStore(out_dir, {record_key(r) for r in records} if resume else None)
-    n_configs = len(configs) + (2 if controls and has_penalty else 0) + len(peers)
-    total = len(tasks_of_split) * n_configs
+    for task in tasks:
+        task["seed"] = fold_seed(random_state, *task["split"])
+        task["job_pid"], task["fit_params"] = os.getpid(), {}
+        if sample_weight is not None:
+            task["fit_params"]["sample_weight"] = sample_weight[task["train"]]
+        task["groups"] = None if groups is None else groups[task["train"]]
 
-    if scheduler is not None and n_jobs is None:
-        n_jobs = -1  # every worker thread of the cluster runs fits
-    if estimate_time:
-        sized = [(train, test) for _, _, train, test in tasks_of_split]
-        print_estimate(estimator, X, y, sized, records, total, random_state, n_jobs)
-    from tqdm.auto import tqdm
+    def run(run_configs, meter: Progress) -> None:
+        from joblib import delayed
 
-    from ..cluster import scheduler_backend
-
-    with (
-        scheduler_backend(scheduler, security),
-        tqdm(total=total, disable=not progress, unit="fit", desc="compare") as bar,
-    ):
-        n_threads = threads_per_worker(n_jobs)
-        bar.update(len({record_key(r) for r in records}))
-
-        def run(run_configs):
-            done = {record_key(r) for r in records}
-            tasks = [
-                (config, split, size, train, test)
-                for config in run_configs
-                for split, size, train, test in tasks_of_split
-                if (config.name, *split, size) not in done
-            ]
-            if not tasks:
-                return  # all resumed: start no workers just to find that out
-            from joblib import delayed
-
-            fits = parallel_unordered(
-                n_jobs,
-                (
-                    delayed(_fit_and_score)(
-                        estimator,
-                        config,
-                        X,
-                        y,
-                        train,
-                        test,
-                        split,
-                        scored_decodes,
-                        within,
-                        fold_seed(random_state, *split),
-                        n_threads,
-                        os.getpid(),
-                        size,
-                        None if sample_weight is None else sample_weight[train],
-                    )
-                    for config, split, size, train, test in tasks
-                ),
+        done = {record_key(r) for r in records}
+        todo = [
+            (config, task)
+            for config in run_configs
+            for task in tasks
+            if (config.name, *task["split"], task["key"]["train_size"]) not in done
+        ]
+        slots = meter.plan([planned_batches(estimator, *item) for item in todo])
+        slot_of = {}
+        calls = []
+        for slot, (config, task) in zip(slots, todo, strict=True):
+            slot_of[(config.name, *task["split"], task["key"]["train_size"])] = slot
+            counter = meter.counter(slot)
+            calls.append(
+                delayed(_fit_and_score)(
+                    estimator, config, X, y, task, scored_decodes, within, counter
+                )
             )
-            for fold_records, curve in fits:
+        try:
+            for fold_records, curve in _parallel(n_jobs, calls) if calls else ():
                 curves.append(curve)  # before the results: they mark it done
                 store.append(fold_records)
                 records.extend(fold_records)
-                bar.update(1)
+                meter.finished(slot_of[record_key(fold_records[0])])
+        except Exception as error:  # joblib's TerminatedWorkerError and kin
+            if "Terminated" not in type(error).__name__:
+                raise
+            raise RuntimeError(_worker_died(meter.n_finished, out_dir)) from None
 
-        run(configs)
+    n_later = (2 if controls and has_penalty else 0) + len(peers)
+    later_batches = n_later * sum(
+        planned_batches(estimator, configs[0], task) for task in tasks
+    )
+    device = str(estimator.get_params().get("device", "cpu"))
+    with Progress(progress, device, later_batches) as meter:
+        run(configs, meter)
         best = None
         if has_penalty:
             largest = [r for r in records if r["train_size"] == train_sizes[-1]]
@@ -398,6 +355,28 @@ def compare_penalty(
         later += peer_configs(peers, peer_params, best)
         if peers:
             job["peer_settings"] = describe_peers(later[-len(peers) :], estimator)
-        run(later)
+        run(later, meter)
+    return CompareResult(records_frame(records), job, curves.frame())
 
-    return CompareResult(records_frame(records), job, curves_frame(curves.rows))
+
+def _worker_died(n_finished: int, out_dir) -> str:
+    if out_dir is None:
+        kept = "lost (no out_dir); give out_dir to keep them, "
+    else:
+        kept = f"kept in {out_dir}; run the same job again with resume=True "
+    return (
+        "a worker process died (killed, or out of memory) during the fits; "
+        f"the {n_finished} finished in this run are {kept}"
+        "(sk-klpenalty compare --resume) to run only the rest."
+    )
+
+
+def _check_groups(groups, n_samples: int):
+    if groups is None:
+        return None
+    groups = check_labels(groups, "groups")
+    if len(groups) != n_samples:
+        raise ValueError(
+            f"groups must have one entry per sample ({n_samples}), got {len(groups)}."
+        )
+    return groups

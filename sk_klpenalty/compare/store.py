@@ -15,6 +15,9 @@ from ..metrics import METRICS
 
 __all__ = [
     "COLUMNS",
+    "CURVE_COLUMNS",
+    "CurveStore",
+    "history_curve",
     "ResultsStore",
     "describe_job",
     "json_safe",
@@ -46,6 +49,10 @@ def make_folder(out_dir, name: str = "out_dir") -> Path:
             f"{name} must be a folder, but {str(out_dir)!r} is a file (or lies "
             "below one); choose a folder for the results."
         ) from None
+    except OSError as error:
+        raise ValueError(
+            f"{name}: cannot create the folder {str(out_dir)!r} ({error.strerror})."
+        ) from None
     return out_dir
 
 
@@ -58,10 +65,11 @@ def record_key(record: dict) -> tuple:
     )
 
 
-def weights_digest(sample_weight: np.ndarray) -> str:
+def weights_digest(values: np.ndarray) -> str:
+    """A fingerprint of per-sample weights or groups, for ``job.json``."""
     import hashlib
 
-    return hashlib.sha256(np.ascontiguousarray(sample_weight).tobytes()).hexdigest()
+    return hashlib.sha256(_labels_bytes(np.asarray(values))).hexdigest()
 
 
 def _labels_bytes(y: np.ndarray) -> bytes:
@@ -206,3 +214,82 @@ def records_frame(records: list[dict]):
     frame = pd.DataFrame(records, columns=COLUMNS)
     order = ["config", "train_size", "repeat", "fold", "decode"]
     return frame.sort_values(order, kind="stable")
+
+
+_CURVE_KEYS = ["config", "train_size", "repeat", "fold"]
+#: Per-epoch values of a fit's curve: skorch's history names, and how the
+#: report names them.
+CURVE_VALUES = {
+    "train_loss": "training loss",
+    "valid_loss": "validation loss",
+    "valid_acc": "validation accuracy",
+}
+CURVE_COLUMNS = [*_CURVE_KEYS, "epoch", *CURVE_VALUES]
+
+
+def history_curve(model) -> list[dict]:
+    """One row per epoch of a fitted skorch model: ``epoch`` and the values.
+
+    Values the history lacks (no validation split) are NaN.
+    """
+    rows = []
+    for epoch, row in enumerate(model.history, start=1):
+        values = {name: float(row.get(name, math.nan)) for name in CURVE_VALUES}
+        rows.append({"epoch": epoch, **values})
+    return rows
+
+
+class CurveStore:
+    """``curves.csv``, appended one fit at a time (nothing without ``out_dir``).
+
+    Parameters
+    ----------
+    out_dir : path or None
+    keep : set of tuple or None
+        On resume, the ``(config, repeat, fold, train_size)`` keys of the fits
+        whose results are kept; their curves are kept too, the rest dropped.
+        ``None`` starts an empty file.
+    """
+
+    def __init__(self, out_dir, keep: set | None = None) -> None:
+        self.rows: list[dict] = []
+        self.path = None if out_dir is None else Path(out_dir) / "curves.csv"
+        if self.path is None:
+            return
+        if keep is not None and self.path.exists():
+            with open(self.path, newline="") as f:
+                self.rows = [
+                    row
+                    for row in map(_parse_curve_row, csv.DictReader(f))
+                    if row is not None and record_key(row) in keep
+                ]
+        with open(self.path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+    def append(self, rows: list[dict]) -> None:
+        self.rows.extend(rows)
+        if self.path is None:
+            return
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=CURVE_COLUMNS).writerows(rows)
+            f.flush()
+
+    def frame(self):
+        """The curves as a DataFrame, one row per fit and epoch."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows, columns=CURVE_COLUMNS)
+        return frame.sort_values([*_CURVE_KEYS, "epoch"], kind="stable")
+
+
+def _parse_curve_row(row: dict) -> dict | None:
+    try:
+        parsed = {"config": row["config"], "repeat": int(row["repeat"])}
+        parsed.update(fold=int(row["fold"]), epoch=int(row["epoch"]))
+        for name in ("train_size", *CURVE_VALUES):
+            parsed[name] = float(row[name] or math.nan)
+    except (KeyError, TypeError, ValueError):
+        return None  # a row cut short by a kill
+    return parsed

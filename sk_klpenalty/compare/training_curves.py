@@ -1,113 +1,25 @@
-"""Did the fits converge? Each fit's per-epoch curves, kept and plotted.
-
-Every fit of the comparison records its training loss per epoch from
-skorch's history (and ``valid_loss`` / ``valid_acc`` where the estimator holds
-out a validation split, ``train_split=ValidSplit(...)``). They go to
-``curves.csv`` beside ``results.csv``, written just before the fit's results,
-so a resumed job keeps the curves of the folds it keeps. The report shows
-the mean curve per configuration and how much the loss still fell at the end.
-"""
+"""Did the fits converge? The mean per-epoch curve of each configuration
+(from ``curves.csv``, see :mod:`.store`), tabulated and plotted."""
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import numpy as np
 
 from .formatting import finish_figure, fmt, markdown_table
-from .store import record_key
+from .store import CURVE_VALUES
 
-__all__ = [
-    "CURVE_COLUMNS",
-    "CurveStore",
-    "convergence_table",
-    "curves_frame",
-    "history_curve",
-    "plot_training_curves",
-]
+__all__ = ["convergence_table", "plot_training_curves"]
 
-_KEY_COLUMNS = ["config", "train_size", "repeat", "fold"]
-_VALUES = {"train_loss": "training loss", "valid_loss": "validation loss"}
-_VALUES["valid_acc"] = "validation accuracy"
-CURVE_COLUMNS = [*_KEY_COLUMNS, "epoch", *_VALUES]
 #: Share of the last epochs over which the report measures the loss's fall.
 TAIL = 0.2
-
-
-def history_curve(model) -> list[dict]:
-    """One row per epoch of a fitted skorch model: ``epoch`` and the values.
-
-    Values the history lacks (no validation split) are NaN.
-    """
-    rows = []
-    for epoch, row in enumerate(model.history, start=1):
-        values = {name: float(row.get(name, math.nan)) for name in _VALUES}
-        rows.append({"epoch": epoch, **values})
-    return rows
-
-
-class CurveStore:
-    """``curves.csv``, appended one fit at a time (nothing without ``out_dir``).
-
-    Parameters
-    ----------
-    out_dir : path or None
-    keep : set of tuple or None
-        On resume, the ``(config, repeat, fold, train_size)`` keys of the fits
-        whose results are kept; their curves are kept too, the rest dropped.
-        ``None`` starts an empty file.
-    """
-
-    def __init__(self, out_dir, keep: set | None = None) -> None:
-        self.rows: list[dict] = []
-        self.path = None if out_dir is None else Path(out_dir) / "curves.csv"
-        if self.path is None:
-            return
-        if keep is not None and self.path.exists():
-            with open(self.path, newline="") as f:
-                self.rows = [
-                    row
-                    for row in map(_parse_row, csv.DictReader(f))
-                    if row is not None and record_key(row) in keep
-                ]
-        with open(self.path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS)
-            writer.writeheader()
-            writer.writerows(self.rows)
-
-    def append(self, rows: list[dict]) -> None:
-        self.rows.extend(rows)
-        if self.path is None:
-            return
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=CURVE_COLUMNS).writerows(rows)
-            f.flush()
-
-
-def _parse_row(row: dict) -> dict | None:
-    try:
-        parsed = {"config": row["config"], "repeat": int(row["repeat"])}
-        parsed.update(fold=int(row["fold"]), epoch=int(row["epoch"]))
-        for name in ("train_size", *_VALUES):
-            parsed[name] = float(row[name] or math.nan)
-    except (KeyError, TypeError, ValueError):
-        return None  # a row cut short by a kill
-    return parsed
-
-
-def curves_frame(rows: list[dict]):
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=CURVE_COLUMNS)
-    return frame.sort_values([*_KEY_COLUMNS, "epoch"], kind="stable")
 
 
 def _main_curves(curves):
     """The curves at the largest training size, averaged over splits."""
     curves = curves[curves["train_size"] == curves["train_size"].max()]
-    return curves.groupby(["config", "epoch"], sort=False)[list(_VALUES)]
+    return curves.groupby(["config", "epoch"], sort=False)[list(CURVE_VALUES)]
 
 
 def convergence_table(curves, configs: list[str]) -> list[str]:
@@ -145,7 +57,7 @@ def plot_training_curves(curves, configs: list[str], path=None):
 
     grouped = _main_curves(curves)
     mean, std = grouped.mean(), grouped.std()
-    values = [v for v in _VALUES if np.isfinite(mean[v]).any()]
+    values = [v for v in CURVE_VALUES if np.isfinite(mean[v]).any()]
     figure = Figure(figsize=(max(7.0, 4.6 * len(values)), 4.0), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, len(values)))
     present = [c for c in configs if c in mean.index.get_level_values("config")]
@@ -159,5 +71,5 @@ def plot_training_curves(curves, configs: list[str], path=None):
             )
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"mean {_VALUES[value]} per configuration")
+        ax.set_title(f"mean {CURVE_VALUES[value]} per configuration")
     return finish_figure(figure, axes[0], path, ncols=2 if len(values) == 1 else 3)

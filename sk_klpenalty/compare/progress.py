@@ -1,0 +1,208 @@
+"""How far a compare job is, and how long it will take, from its own batches.
+
+Each fit counts its training batches (:class:`BatchCounter`, a skorch
+callback) into a small shared file; the job reads the counts twice a second
+into one progress bar over all the job's batches, whose ETA is the job's,
+and prints one line with the projected time once a few seconds of training
+have given the rate. Fits on other machines (a remote dask cluster) cannot
+reach the file: the bar then moves as fits finish.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from skorch.callbacks import Callback
+
+__all__ = [
+    "BatchCounter",
+    "Progress",
+    "format_duration",
+    "planned_batches",
+    "projection",
+]
+
+#: Seconds of counted training before the projection is printed.
+RATE_SECONDS = 5.0
+#: A CPU job projected past this many seconds is called a GPU job.
+GPU_HINT_SECONDS = 6 * 3600.0
+
+
+def format_duration(seconds: float) -> str:
+    """``"3 d 4 h"``, ``"2 h 5 min"``, ``"4 min 10 s"`` or ``"12 s"``.
+
+    Examples
+    --------
+    >>> format_duration(3 * 86400 + 4 * 3600 + 59), format_duration(125)
+    ('3 d 4 h', '2 min 5 s')
+    """
+    units = [("d", 86400), ("h", 3600), ("min", 60), ("s", 1)]
+    for (name, size), (small, small_size) in zip(units, units[1:], strict=False):
+        if seconds >= size:
+            whole, rest = divmod(seconds, size)
+            return f"{int(whole)} {name} {int(rest // small_size)} {small}"
+    return f"{math.ceil(max(0.0, seconds))} s"
+
+
+def projection(remaining: int, total: int, rate: float, device: str) -> str:
+    """The line that projects the job's time from its rate (batches/s).
+
+    Examples
+    --------
+    >>> projection(1200, 1500, 10.0, "cpu").split(" (")[0]
+    'compare: about 2 min 0 s left for 1500 training batches'
+    """
+    seconds = remaining / rate
+    line = (
+        f"compare: about {format_duration(seconds)} left for {total} training "
+        f"batches ({rate:.3g} batches/s on this machine, {device})"
+    )
+    if device.startswith("cpu") and seconds > GPU_HINT_SECONDS:
+        line += "; this is a GPU job: run it with --device cuda on a GPU machine"
+    return line + "."
+
+
+def planned_batches(estimator, config, task) -> int:
+    """The training batches of one fit of ``config`` on ``task`` (the nested
+    search's inner fits and refit included)."""
+    model = estimator if config.kind == "nested" else config.make_estimator(estimator)
+    n_train, size = len(task["train"]), model.batch_size
+    if model.early_stopping:
+        n_train -= math.ceil(model.validation_fraction * n_train)
+
+    def one_fit(rows: int) -> int:
+        return model.max_epochs * (1 if size == -1 else math.ceil(rows / size))
+
+    if config.kind != "nested":
+        return one_fit(n_train)
+    folds = config.params["inner_cv"]
+    folds = folds if isinstance(folds, int) else folds.get_n_splits()
+    inner = len(config.params["grid"]) * folds * one_fit(n_train - n_train // folds)
+    return inner + one_fit(n_train)
+
+
+class BatchCounter(Callback):
+    """Counts a fit's training batches into ``slot`` of the job's count file.
+
+    Successive fits with the same slot (a nested search's) add up. A file
+    this process cannot open (another host) turns the counter off.
+    """
+
+    def __init__(self, path: str, slot: int) -> None:
+        self.path = path
+        self.slot = slot
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        try:
+            self.counts_ = np.memmap(self.path, dtype=np.int64, mode="r+")
+        except (OSError, ValueError):
+            self.counts_ = None
+        self.last_ = time.monotonic()
+
+    def on_batch_end(self, net, training=False, **kwargs) -> None:
+        if training and self.counts_ is not None:
+            self.counts_[self.slot] += 1  # a page of shared memory, no I/O
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "slot": self.slot}  # not the open map
+
+
+class Progress:
+    """The job's progress bar over batches and its one-line projection.
+
+    Parameters
+    ----------
+    enabled : bool
+        Without it nothing is shown, counted or written.
+    device : str
+        The fits' device, for the GPU hint.
+    later_batches : int
+        Batches of the fits planned after the first ones (controls, peers).
+    """
+
+    def __init__(self, enabled: bool, device: str, later_batches: int = 0) -> None:
+        self.enabled, self.device, self.later = enabled, device, later_batches
+        self.runs: list[tuple[np.memmap, np.ndarray, set]] = []
+        self.n_finished = 0
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        from tqdm.auto import tqdm
+
+        self._folder = tempfile.TemporaryDirectory(prefix="sk-klpenalty-")
+        self._bar = tqdm(total=0, unit="batch", desc="compare", file=sys.stderr)
+        self._stop = threading.Event()
+        self._first = None  # (time, batches) when counting began
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.enabled:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._update()
+        self._bar.close()
+        self.runs.clear()  # the maps, before their folder goes
+        self._folder.cleanup()
+
+    def plan(self, batches: list[int]) -> list[int | None]:
+        """Register the fits of one run; their slots for :meth:`counter`."""
+        if not self.enabled or not batches:
+            return [None] * len(batches)
+        path = Path(self._folder.name) / f"run{len(self.runs)}.counts"
+        np.zeros(len(batches), np.int64).tofile(path)
+        counts = np.memmap(path, dtype=np.int64, mode="r+")
+        self.runs.append((counts, np.asarray(batches), set()))
+        self.later = max(0, self.later - (sum(batches) if len(self.runs) > 1 else 0))
+        self._bar.total = sum(int(p.sum()) for _, p, _ in self.runs) + self.later
+        self._bar.refresh()
+        return [(len(self.runs) - 1, i) for i in range(len(batches))]
+
+    def counter(self, slot) -> BatchCounter | None:
+        if slot is None:
+            return None
+        return BatchCounter(self.runs[slot[0]][0].filename, slot[1])
+
+    def finished(self, slot) -> None:
+        self.n_finished += 1
+        if slot is not None:
+            self.runs[slot[0]][2].add(slot[1])
+
+    def done(self) -> int:
+        """Batches trained so far: counted, or planned for a finished fit."""
+        total = 0
+        for counts, planned, finished in self.runs:
+            counted = np.minimum(np.asarray(counts), planned)
+            counted[list(finished)] = planned[list(finished)]
+            total += int(counted.sum())
+        return total
+
+    def _update(self) -> None:
+        self._bar.update(self.done() - self._bar.n)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            self._update()
+            self._project_once()
+
+    def _project_once(self) -> None:
+        now, done = time.monotonic(), self._bar.n
+        if self._first is None:
+            self._first = (now, done) if done else None
+            return
+        start, at_start = self._first
+        if now - start < RATE_SECONDS or done <= at_start or at_start < 0:
+            return
+        rate = (done - at_start) / (now - start)
+        line = projection(self._bar.total - done, self._bar.total, rate, self.device)
+        self._bar.write(line, file=sys.stderr)
+        self._first = (start, -1)  # printed
