@@ -94,10 +94,6 @@ class OrdinalRegressor(OrdinalNeuralNet):
     dtype('float64')
     """
 
-    # Used by the report: E[y] is the raw output, not a function of
-    # predict_proba (which is one-hot).
-    _expectation_from_proba = False
-
     def __init__(self, module=None, *, criterion=MSELoss, **kwargs) -> None:
         super().__init__(module, criterion=criterion, **kwargs)
 

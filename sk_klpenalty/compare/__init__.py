@@ -11,8 +11,8 @@ Where things are: :mod:`.defaults` (the default job), :mod:`.configs`,
 grouped too, and seeds), :mod:`.runner` (:func:`compare_penalty`),
 :mod:`.progress` (the progress bar and projected time), :mod:`.store` (the
 resumable files), :mod:`.stats`, :mod:`.report` (:class:`CompareResult`),
-:mod:`.sections`, :mod:`.learning_curve`, :mod:`.training_curves`,
-:mod:`.fair_decoding` and :mod:`.formatting` (the report's parts) and
+:mod:`.sections`, :mod:`.learning_curve` and :mod:`.formatting` (the
+report's parts) and
 :mod:`.search` (:meth:`CompareResult.from_search`).
 """
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["finish_figure", "fmt", "fmt_p", "markdown_table"]
+__all__ = ["finish_figure", "fmt", "fmt_p", "interval", "markdown_table"]
 
 
 def fmt(value: float, signed: bool = False) -> str:
-    """A number with 3 significant-ish digits; ``n/a`` when missing.
+    """A number with about 3 significant digits; ``n/a`` when missing.
 
     Examples
     --------
@@ -17,10 +17,9 @@ def fmt(value: float, signed: bool = False) -> str:
     """
     if value is None or not np.isfinite(value):
         return "n/a"
-    sign = "+" if signed else ""
     magnitude = abs(value)
     digits = 1 if magnitude >= 100 else 2 if magnitude >= 1 else 3
-    return f"{value:{sign}.{digits}f}"
+    return f"{value:{'+' if signed else ''}.{digits}f}"
 
 
 def fmt_p(p: float) -> str:
@@ -30,11 +29,16 @@ def fmt_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def interval(row, signed: bool = False) -> str:
+    """``mean [ci_low, ci_high]`` of a row of statistics."""
+    low, high = fmt(row["ci_low"], signed), fmt(row["ci_high"], signed)
+    return f"{fmt(row['mean'], signed)} [{low}, {high}]"
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """Lines of a markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def finish_figure(figure, ax, path=None, ncols: int = 3, title: str | None = None):

@@ -11,21 +11,12 @@ small sizes is a small-data effect.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
 
 import numpy as np
 
-from ..metrics import METRICS
-from .formatting import finish_figure, fmt, fmt_p, markdown_table
 from .stats import paired_differences
 
-__all__ = [
-    "check_train_sizes",
-    "learning_curve",
-    "learning_curve_table",
-    "plot_learning_curve",
-    "sized_splits",
-]
+__all__ = ["check_train_sizes", "learning_curve", "sized_splits"]
 
 _ALLOWED = "fractions of each training fold in (0, 1], e.g. (0.1, 0.3, 1.0)"
 
@@ -124,65 +115,3 @@ def learning_curve(records, baseline_of: dict[str, str], metrics, decode: str):
         frame.insert(0, "train_size", size)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def learning_curve_table(curve, metrics: Sequence[str], display=None) -> list[str]:
-    """Markdown lines: one row per configuration and size."""
-    display = display or METRICS
-    header = ["configuration", "train size", "n_train"]
-    for metric in metrics:
-        header += [f"baseline {display[metric][0]}", f"Δ{display[metric][0]} [95% CI]"]
-        header.append("p")
-    table = curve.set_index(["config", "train_size", "metric"])
-    rows = []
-    for config in dict.fromkeys(curve["config"]):
-        for size in sorted(set(curve["train_size"])):
-            if (config, size, metrics[0]) not in table.index:
-                continue
-            n_train = table.loc[(config, size, metrics[0]), "n_train"]
-            cells = [config, f"{size:g}", f"{n_train:.0f}"]
-            for metric in metrics:
-                c = table.loc[(config, size, metric)]
-                cells += [
-                    fmt(c["baseline_mean"]),
-                    f"{fmt(c['mean'], True)} [{fmt(c['ci_low'], True)}, "
-                    f"{fmt(c['ci_high'], True)}]",
-                    fmt_p(c["p_value"]),
-                ]
-            rows.append(cells)
-    return markdown_table(header, rows)
-
-
-def plot_learning_curve(curve, metrics: Sequence[str], path=None, display=None):
-    """Difference to the baseline against training size, with 95% CIs."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullLocator
-
-    display = display or METRICS
-    configs = list(dict.fromkeys(curve["config"]))
-    figure = Figure(figsize=(4.2 * len(metrics), 3.6), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(1, len(metrics)))
-    offsets = np.linspace(-0.015, 0.015, len(configs)) if len(configs) > 1 else [0]
-    for ax, metric in zip(axes, metrics, strict=True):
-        part = curve[curve["metric"] == metric]
-        for offset, config in zip(offsets, configs, strict=True):
-            rows = part[part["config"] == config].sort_values("train_size")
-            mean = rows["mean"].to_numpy()
-            x = np.log10(rows["n_train"].to_numpy()) + offset
-            ax.errorbar(
-                10**x,
-                mean,
-                yerr=[mean - rows["ci_low"], rows["ci_high"] - mean],
-                fmt="o-",
-                capsize=3,
-                label=config,
-            )
-        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
-        ax.set_xscale("log")
-        ticks = sorted(set(np.round(curve["n_train"]).astype(int)))
-        ax.set_xticks(ticks, [str(t) for t in ticks])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("training samples (log scale)")
-        better = "higher" if display[metric][1] else "lower"
-        ax.set_title(f"Δ{display[metric][0]} vs baseline ({better} is better)")
-    return finish_figure(figure, axes[0], path)

@@ -12,15 +12,14 @@ import numpy as np
 from ..metrics import METRICS
 from . import sections
 from .configs import BASELINE
-from .formatting import finish_figure
-from .formatting import fmt as _fmt
-from .formatting import fmt_p as _fmt_p
-from .formatting import markdown_table as _markdown_table
+from .formatting import finish_figure, fmt_p, interval, markdown_table
 from .peers import PEERS
 from .stats import paired_differences, summarise
 from .store import json_safe, make_folder
 
 __all__ = ["CompareResult"]
+
+SHOWN = ("mse", "mae", "accuracy")
 
 
 class CompareResult:
@@ -29,7 +28,8 @@ class CompareResult:
     Attributes
     ----------
     records : pandas.DataFrame
-        One row per configuration, repeat, fold and decode with every metric.
+        One row per configuration, repeat, fold, training size and decode,
+        with every metric.
     job : dict
         The job's description (data, folds, configurations, settings).
     curves : pandas.DataFrame or None
@@ -42,14 +42,12 @@ class CompareResult:
         self.job = job
         self.curves = curves
         self._summary = None
-        self._comparisons = {}
+        self._comparisons: dict = {}
 
     @classmethod
     def from_search(cls, search, *, test_train_ratio: float | None = None):
-        """The report of a fitted ``GridSearchCV`` / ``RandomizedSearchCV``.
-
-        See :func:`sk_klpenalty.compare.search.search_records`.
-        """
+        """The report of a fitted ``GridSearchCV`` / ``RandomizedSearchCV``
+        over ``alpha`` (see :func:`sk_klpenalty.compare.search.search_records`)."""
         from .search import search_records
 
         return cls(*search_records(search, test_train_ratio=test_train_ratio))
@@ -58,6 +56,16 @@ class CompareResult:
     def metrics(self) -> dict:
         """Metric column -> (display name, higher is better)."""
         return {k: tuple(v) for k, v in self.job.get("metrics", METRICS).items()}
+
+    @property
+    def configs(self) -> list[str]:
+        """Configuration names in run order (baseline, grid, controls, peers)."""
+        order = {name: i for i, name in enumerate(self.job["configs"])}
+        peers = {name: i for i, name in enumerate(self.job.get("peer_settings", {}))}
+        names = self.records["config"].unique().tolist()
+        return sorted(
+            names, key=lambda n: (order.get(n, len(order)), peers.get(n, -1), n)
+        )
 
     @property
     def baseline_of(self) -> dict[str, str]:
@@ -69,24 +77,6 @@ class CompareResult:
             if config != BASELINE and config not in set(baselines.values())
         }
 
-    def main_records(self):
-        """The records at the largest training size (all of them, usually)."""
-        if "train_size" not in self.records:
-            return self.records
-        sizes = self.records["train_size"]
-        return self.records[sizes == sizes.max()]
-
-    @property
-    def configs(self) -> list[str]:
-        """Configuration names in run order (baseline first, then the grid,
-        the controls and the peers)."""
-        order = {name: i for i, name in enumerate(self.job["configs"])}
-        peers = {name: i for i, name in enumerate(self.job.get("peer_settings", {}))}
-        names = self.records["config"].unique().tolist()
-        return sorted(
-            names, key=lambda n: (order.get(n, len(order)), peers.get(n, -1), n)
-        )
-
     @property
     def peers(self) -> list[str]:
         """The peers' configuration names, in report order."""
@@ -97,6 +87,13 @@ class CompareResult:
     def decodes(self) -> list[str]:
         return list(self.job["decodes"])
 
+    def main_records(self):
+        """The records at the largest training size (usually all of them)."""
+        if "train_size" not in self.records:
+            return self.records
+        sizes = self.records["train_size"]
+        return self.records[sizes == sizes.max()]
+
     def summary(self):
         """Mean and 95% CI of each metric per configuration and decode."""
         if self._summary is None:
@@ -106,22 +103,16 @@ class CompareResult:
         return self._summary
 
     def comparison(self, reference: str = BASELINE):
-        """Each configuration minus ``reference``, paired by fold and decode.
-
-        ``mean`` is the mean difference (negative = lower than the reference,
-        by default the baseline), with the corrected resampled t interval and
-        p-value.
-        """
+        """Each configuration minus ``reference``, paired by fold and decode:
+        the mean difference with its corrected resampled t interval and
+        p-value (negative: lower than the reference)."""
         if reference not in self._comparisons:
             if reference == BASELINE:
-                baseline_of = self.baseline_of
+                pairs = self.baseline_of
             else:
-                baseline_of = {c: reference for c in self.configs if c != reference}
+                pairs = {c: reference for c in self.configs if c != reference}
             self._comparisons[reference] = paired_differences(
-                self.main_records(),
-                baseline_of,
-                self.metrics,
-                self.job["test_train_ratio"],
+                self.main_records(), pairs, self.metrics, self.job["test_train_ratio"]
             )
         return self._comparisons[reference]
 
@@ -135,17 +126,13 @@ class CompareResult:
 
     # ---------------------------------------------------------- rendering
 
-    def to_markdown(
-        self, compare_metrics: Sequence[str] = ("mse", "mae", "accuracy")
-    ) -> str:
-        """The report: settings, per-configuration table, differences table,
-        and the sections the job has (nested tuning, each arm decoded for the
-        metric, learning curve, training curves)."""
+    def to_markdown(self, compare_metrics: Sequence[str] = SHOWN) -> str:
+        """The report: what was run, the per-configuration table, the
+        differences to the baseline, and the sections the job has."""
         return self._markdown(compare_metrics)
 
     def _markdown(self, compare_metrics, images: bool = False) -> str:
-        compare_metrics = [m for m in compare_metrics if m in self.metrics]
-        compare_metrics = compare_metrics or list(self.metrics)
+        shown = [m for m in compare_metrics if m in self.metrics] or list(self.metrics)
         lines = [
             "# Cross-entropy vs cross-entropy + KL penalty",
             "",
@@ -157,73 +144,31 @@ class CompareResult:
             "",
             "## Difference to the baseline (alpha=0, same decode, same folds)",
             "",
-            sections.direction_note(self.metrics, compare_metrics),
+            sections.direction_note(self.metrics, shown),
             "",
-            *self._comparison_table(compare_metrics),
+            *self.comparison_table(shown),
+            *sections.extra_sections(self, shown, images),
         ]
-        lines += self._peer_sections(compare_metrics)
-        lines += sections.best_setting_note(self)
-        lines += sections.extra_sections(self, compare_metrics, images)
         return "\n".join(lines) + "\n"
 
     def _summary_table(self) -> list[str]:
         summary = self.summary().set_index(["config", "decode", "metric"])
         metrics = self.metrics
+        rows = [
+            [
+                config,
+                decode,
+                *(interval(summary.loc[(config, decode, m)]) for m in metrics),
+            ]
+            for config in self.configs
+            for decode in self.decodes
+            if (config, decode, next(iter(metrics))) in summary.index
+        ]
         header = ["configuration", "decode", *(metrics[m][0] for m in metrics)]
-        rows = []
-        for config in self.configs:
-            for decode in self.decodes:
-                if (config, decode, next(iter(metrics))) not in summary.index:
-                    continue
-                cells = [config, decode]
-                for metric in metrics:
-                    s = summary.loc[(config, decode, metric)]
-                    cells.append(
-                        f"{_fmt(s['mean'])} [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]"
-                    )
-                rows.append(cells)
-        return _markdown_table(header, rows)
+        return markdown_table(header, rows)
 
-    def _peer_sections(self, metrics: Sequence[str]) -> list[str]:
-        """The peers' settings, and each peer against the best penalty."""
-        settings = self.job.get("peer_settings")
-        if not self.peers or not settings:
-            return []
-        lines = [
-            "",
-            "## Peers: the methods a user would otherwise pick",
-            "",
-            "Same folds, seeds, network trunk, epochs and optimiser as the "
-            "baseline; each is in both tables above. Settings:",
-            "",
-        ]
-        for name in self.peers:
-            entry = dict(settings.get(name, {}))
-            estimator = entry.pop("estimator", "?")
-            described = ", ".join(f"{k}={v}" for k, v in entry.items())
-            lines.append(f"- {name}: `{estimator}` {described}".rstrip())
-        best = self.job.get("best_penalty")
-        if not best:
-            return lines
-        lines += [
-            "",
-            f"## Peers against the best penalty setting ({best}, same decode, "
-            "same folds)",
-            "",
-            "Negative Δ for MSE/MAE and positive Δ for accuracy mean the peer is "
-            "better than the penalty. The best setting was chosen on these "
-            "folds, which favours it.",
-            "",
-            *self._comparison_table(metrics, best, self.peers),
-        ]
-        return lines
-
-    def _comparison_table(
-        self,
-        metrics: Sequence[str],
-        reference: str = BASELINE,
-        configs: Sequence[str] | None = None,
-    ) -> list[str]:
+    def comparison_table(self, metrics, reference=BASELINE, configs=None) -> list[str]:
+        """Markdown lines: each configuration's Δ to ``reference`` per metric."""
         comparison = self.comparison(reference)
         if comparison.empty:
             return ["(no configuration besides the baseline)"]
@@ -233,40 +178,34 @@ class CompareResult:
             header += [f"Δ{self.metrics[metric][0]} [95% CI]", "p"]
         rows = []
         for config in self.configs if configs is None else configs:
-            if config == reference:
-                continue
             for decode in self.decodes:
-                if (config, decode, metrics[0]) not in table.index:
+                if (
+                    config == reference
+                    or (config, decode, metrics[0]) not in table.index
+                ):
                     continue
                 cells = [config, decode]
                 for metric in metrics:
-                    c = table.loc[(config, decode, metric)]
-                    cells += [
-                        f"{_fmt(c['mean'], signed=True)} [{_fmt(c['ci_low'], True)}, "
-                        f"{_fmt(c['ci_high'], True)}]",
-                        _fmt_p(c["p_value"]),
-                    ]
+                    row = table.loc[(config, decode, metric)]
+                    cells += [interval(row, signed=True), fmt_p(row["p_value"])]
                 rows.append(cells)
-        return _markdown_table(header, rows)
+        return markdown_table(header, rows)
 
     def __str__(self) -> str:
         return self.to_markdown()
 
     def plot(self, path: str | Path | None = None):
-        """Each metric per configuration with 95% CI error bars (headless).
-
-        The baseline's mean is the dashed line. Returns the matplotlib Figure
-        and writes it to ``path`` if given.
-        """
+        """Each metric per configuration with 95% CI error bars; the dashed
+        line is the baseline's mean. Returns the matplotlib Figure and writes
+        it to ``path`` if given."""
         from matplotlib.figure import Figure
 
         summary = self.summary().set_index(["config", "decode", "metric"])
-        summary = summary[["mean", "ci_low", "ci_high"]]
         configs, metrics = self.configs, self.metrics
-        baseline = BASELINE if BASELINE in configs else configs[0]
+        baseline = configs.index(BASELINE) if BASELINE in configs else 0
         n_rows = -(-len(metrics) // 3)
         figure = Figure(
-            figsize=(4.2 * 3, 3.2 * n_rows + 0.3 * len(configs)), layout="constrained"
+            figsize=(12.6, 3.2 * n_rows + 0.3 * len(configs)), layout="constrained"
         )
         axes = np.atleast_2d(figure.subplots(n_rows, 3))
         for ax in axes.ravel()[len(metrics) :]:
@@ -274,21 +213,17 @@ class CompareResult:
         offsets = np.linspace(-0.15, 0.15, len(self.decodes))
         for ax, metric in zip(axes.ravel(), metrics, strict=False):
             for offset, decode in zip(offsets, self.decodes, strict=True):
-                keys = [(c, decode, metric) for c in configs]
-                rows = summary.reindex(keys)  # NaN where a config lacks the decode
+                rows = summary.reindex([(c, decode, metric) for c in configs])
                 mean = rows["mean"].to_numpy()
-                low = mean - rows["ci_low"].to_numpy()
-                high = rows["ci_high"].to_numpy() - mean
+                errors = [mean - rows["ci_low"], rows["ci_high"] - mean]
                 x = np.arange(len(configs)) + offset
                 line = ax.errorbar(
-                    x, mean, yerr=[low, high], fmt="o", capsize=3, label=decode
+                    x, mean, yerr=errors, fmt="o", capsize=3, label=decode
                 )
                 ax.axhline(
-                    mean[configs.index(baseline)],
-                    linestyle="--",
-                    linewidth=0.8,
+                    mean[baseline], linestyle="--", linewidth=0.8,
                     color=line[0].get_color(),
-                )
+                )  # fmt: skip
             ax.set_title(metrics[metric][0])
             ax.set_xticks(np.arange(len(configs)))
             ax.set_xticklabels(
@@ -298,42 +233,41 @@ class CompareResult:
         return finish_figure(figure, axes[0, 0], path, len(self.decodes), title)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``report.md``, ``results.csv``, ``summary.json`` and ``plot.png``;
-        with per-epoch curves also ``curves.csv`` and ``curves.png``, with
-        several training sizes also ``learning-curve.png``."""
+        """Write ``report.md``, ``results.csv``, ``summary.json`` and
+        ``plot.png``; with per-epoch curves also ``curves.csv`` and
+        ``curves.png``, with several training sizes ``learning-curve.png``."""
         out_dir = make_folder(out_dir)
-        paths = {
-            name: out_dir / name
-            for name in ("report.md", "results.csv", "summary.json", "plot.png")
-        }
-        markdown = self._markdown(("mse", "mae", "accuracy"), images=True)
+        names = ("report.md", "results.csv", "summary.json", "plot.png")
+        paths = {name: out_dir / name for name in names}
+        markdown = self._markdown(SHOWN, images=True)
         paths["report.md"].write_text(markdown + "\n![plot](plot.png)\n")
         self.records.to_csv(paths["results.csv"], index=False)
         summary = {
-            "job": json_safe(self.job),
-            "summary": json_safe(self.summary().to_dict(orient="records")),
-            "comparison": json_safe(self.comparison().to_dict(orient="records")),
+            "job": self.job,
+            "summary": self.summary().to_dict(orient="records"),
+            "comparison": self.comparison().to_dict(orient="records"),
         }
         if self.peers:
-            peers = self.peer_comparison().to_dict(orient="records")
-            summary["peer_comparison"] = json_safe(peers)
+            summary["peer_comparison"] = self.peer_comparison().to_dict(
+                orient="records"
+            )
         curve = sections.learning_curve_frame(self)
         if curve is not None:
-            summary["learning_curve"] = json_safe(curve.to_dict(orient="records"))
-        paths["summary.json"].write_text(json.dumps(summary, indent=2))
+            summary["learning_curve"] = curve.to_dict(orient="records")
+        paths["summary.json"].write_text(json.dumps(json_safe(summary), indent=2))
         self.plot(paths["plot.png"])
         if self.curves is not None and not self.curves.empty:
             paths["curves.csv"] = out_dir / "curves.csv"
             self.curves.to_csv(paths["curves.csv"], index=False)
-        paths.update(sections.extra_plots(self, out_dir))
+        shown = [m for m in SHOWN if m in self.metrics] or list(self.metrics)
+        paths.update(sections.extra_plots(self, out_dir, shown))
         return paths
 
 
 def _short(name: str) -> str:
-    return (
-        name.replace("control: ", "")
-        .replace("peer: ", "")
-        .replace("soft labels only", "soft labels")
-        .replace("uniform smoothing", "uniform")
-        .replace("permuted order", "permuted")
-    )
+    for long, short in (
+        ("control: ", ""), ("peer: ", ""), ("soft labels only", "soft labels"),
+        ("uniform smoothing", "uniform"), ("permuted order", "permuted"),
+    ):  # fmt: skip
+        name = name.replace(long, short)
+    return name

@@ -17,6 +17,7 @@ from ..data import take_rows
 from ..decode import DECODES, decode_indices, expectation
 from ..labels import label_indices, ordered_categories, resolve_classes
 from ..metrics import ordinal_metrics
+from ..regressor import OrdinalRegressor
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from . import defaults
@@ -27,15 +28,7 @@ from .nested import check_inner_folds, check_tune, fit_nested, nested_config
 from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
 from .progress import Progress, planned_batches
 from .report import CompareResult
-from .store import (
-    CurveStore,
-    ResultsStore,
-    describe_job,
-    history_curve,
-    record_key,
-    records_frame,
-    weights_digest,
-)
+from .store import JobFiles, describe_job, digest, history_curve, record_key
 
 __all__ = ["compare_penalty"]
 
@@ -50,7 +43,7 @@ def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None)
     if config.kind == "nested":
         X_train = take_rows(X, task["train"], lazy=False)  # the search indexes it
         model, params = fit_nested(
-            _counted(estimator, counter),
+            _counted(clone(estimator), counter),
             config,
             X_train,
             y[task["train"]],
@@ -68,9 +61,9 @@ def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None)
     test = take_rows(X, task["test"], lazy=True)
     proba = model.predict_proba(test)  # one forward pass serves every decode
     values = model.class_values_  # metrics on label values, or class positions
-    regression = type(model).__name__ == "OrdinalRegressor"
-    expected = model.predict_expectation(test) if regression else None
-    if expected is None:
+    if isinstance(model, OrdinalRegressor):  # E[y]: its output, not its proba
+        expected = model.predict_expectation(test)
+    else:
         expected = expectation(proba, values)
     true_values = values[label_indices(y[task["test"]], model.classes_)]
     records = []
@@ -292,14 +285,13 @@ def compare_penalty(
     if description:
         job["description"] = description
     if groups is not None:
-        job["groups_sha256"] = weights_digest(groups)
+        job["groups_sha256"] = digest(groups)
     if sample_weight is not None:
-        job["sample_weight_sha256"] = weights_digest(sample_weight)
+        job["sample_weight_sha256"] = digest(sample_weight)
     if peers:
         job["peers"] = peers_job_entry(peers, peer_params)
-    store = ResultsStore(out_dir, job, resume)
-    records = store.records
-    curves = CurveStore(out_dir, {record_key(r) for r in records} if resume else None)
+    files = JobFiles(out_dir, job, resume)
+    records = files.records
     for task in tasks:
         task["seed"] = fold_seed(random_state, *task["split"])
         task["job_pid"], task["fit_params"] = os.getpid(), {}
@@ -310,7 +302,7 @@ def compare_penalty(
     def run(run_configs, meter: Progress) -> None:
         from joblib import delayed
 
-        done = {record_key(r) for r in records}
+        done = files.done()
         todo = [
             (config, task)
             for config in run_configs
@@ -330,9 +322,7 @@ def compare_penalty(
             )
         try:
             for fold_records, curve in _parallel(n_jobs, calls) if calls else ():
-                curves.append(curve)  # before the results: they mark it done
-                store.append(fold_records)
-                records.extend(fold_records)
+                files.append(fold_records, curve)
                 meter.finished(slot_of[record_key(fold_records[0])])
         except Exception as error:  # joblib's TerminatedWorkerError and kin
             if "Terminated" not in type(error).__name__:
@@ -356,7 +346,8 @@ def compare_penalty(
         if peers:
             job["peer_settings"] = describe_peers(later[-len(peers) :], estimator)
         run(later, meter)
-    return CompareResult(records_frame(records), job, curves.frame())
+    records_frame, curves_frame = files.frames()
+    return CompareResult(records_frame, job, curves_frame)
 
 
 def _worker_died(n_finished: int, out_dir) -> str:

@@ -1,10 +1,9 @@
 """From a fitted ``GridSearchCV`` over ``alpha`` to the paired report.
 
-A search's ``cv_results_`` holds every candidate's score on every split, and
-all candidates see the same splits, so each penalty candidate can be paired,
-split by split, with the ``alpha=0`` candidate(s) that share its other
-parameters, and the differences get the corrected resampled t interval that
-:func:`~sk_klpenalty.compare.compare_penalty` gives.
+Every candidate of a search is scored on the same splits, so each penalty
+candidate pairs, split by split, with the ``alpha=0`` candidate(s) that share
+its other parameters, and the differences get the corrected resampled t
+interval of :func:`~sk_klpenalty.compare.compare_penalty`.
 """
 
 from __future__ import annotations
@@ -17,19 +16,17 @@ from .configs import BASELINE
 
 __all__ = ["search_records", "split_test_train_ratio"]
 
-# Parameters that change nothing when alpha = 0: a baseline candidate pairs
+# Parameters that change nothing at alpha = 0: a baseline candidate pairs
 # with penalty candidates whatever its value of these.
 _PENALTY_ONLY = ("sigma", "sigma_decay")
-# Display names of scikit-learn scorers (without their "neg_").
 _DISPLAY = {
     "root_mean_squared_error": "RMSE",
     "median_absolute_error": "median AE",
     "balanced_accuracy": "balanced accuracy",
 }
-_RECORD_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat"]
-_RECORD_COLUMNS += ["fold", "train_size", "decode", "n_train", "n_test"]
-# scikit-learn scorer names -> the library's metric names (see metrics.METRICS).
 _ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
+_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
+_COLUMNS += ["train_size", "decode", "n_train", "n_test"]
 
 
 def search_records(search, *, test_train_ratio: float | None = None):
@@ -39,26 +36,22 @@ def search_records(search, *, test_train_ratio: float | None = None):
     ----------
     search : GridSearchCV or RandomizedSearchCV, fitted
         Over a :class:`~sk_klpenalty.KLPenaltyClassifier` or a ``Pipeline``
-        ending in one (parameters ``<step>__alpha``). Its candidates must
-        include ``alpha=0``. Every scorer of a multi-metric ``scoring``
-        becomes a metric; scores that scikit-learn negates (``neg_*``) are
-        un-negated, so an MSE shows as an MSE.
+        ending in one, with ``alpha=0`` among its candidates. Every scorer
+        of a multi-metric ``scoring`` becomes a metric; scores scikit-learn
+        negates (``neg_*``) are un-negated.
     test_train_ratio : float, optional
-        ``n_test / n_train`` of the search's splits, for the corrected
-        resampled t-test. Derived from ``search.cv`` when it is an int or
-        a (repeated, stratified) K-fold or shuffle split with fractional
-        sizes; required otherwise.
+        ``n_test / n_train`` of the splits; derived from ``search.cv`` when it
+        is an int or a (repeated, stratified, grouped) K-fold or a shuffle
+        split with fractional sizes, required otherwise.
 
     Returns
     -------
     records : DataFrame
-        One row per candidate and split, as in :class:`CompareResult`.
+        One row per candidate and split.
     job : dict
-        The job's description. ``CompareResult(records, job)`` is the report:
-        each candidate with ``alpha > 0`` is compared, split by split, with
-        the mean of the ``alpha=0`` candidates that share its parameters
-        other than ``sigma`` and ``sigma_decay`` (which do nothing at
-        ``alpha=0``).
+        ``CompareResult(records, job)`` is the report: each candidate with
+        ``alpha > 0`` against the mean of the ``alpha=0`` candidates that
+        share its parameters other than ``sigma`` and ``sigma_decay``.
 
     Examples
     --------
@@ -81,21 +74,17 @@ def search_records(search, *, test_train_ratio: float | None = None):
 
     _check_search(search)
     prefix = _classifier_prefix(search.estimator)
-    base_params = search.estimator.get_params()
-    results = search.cv_results_
-    n_splits = int(search.n_splits_)
+    defaults = search.estimator.get_params()
+    results, n_splits = search.cv_results_, int(search.n_splits_)
     ratio = _resolve_ratio(search.cv, test_train_ratio)
     scorers = _scorers(search)
-    per_repeat = n_splits // max(1, _n_repeats(search.cv))
-
-    candidates = [
-        _candidate(params, prefix, base_params) for params in results["params"]
-    ]
-    configs, baselines = _name_configs(candidates)
+    per_repeat = n_splits // int(getattr(search.cv, "n_repeats", 1) or 1)
+    candidates = [_candidate(p, prefix, defaults) for p in results["params"]]
+    names, baselines = _name_configs(candidates)
     records = []
-    for index, (candidate, name) in enumerate(zip(candidates, configs, strict=True)):
+    for index, (candidate, name) in enumerate(zip(candidates, names, strict=True)):
+        penalty = candidate["alpha"] != 0  # sigma does nothing at alpha=0
         for split in range(n_splits):
-            penalty = candidate["alpha"] != 0  # sigma does nothing at alpha=0
             record = {
                 "config": name,
                 "kind": "penalty" if penalty else "baseline",
@@ -114,48 +103,44 @@ def search_records(search, *, test_train_ratio: float | None = None):
                     results[f"split{split}_test_{key}"][index]
                 )
             records.append(record)
-    frame = pd.DataFrame(records, columns=[*_RECORD_COLUMNS, *scorers])
+    frame = pd.DataFrame(records, columns=[*_COLUMNS, *scorers])
     # Several alpha=0 candidates of one group (e.g. one per sigma): their mean.
-    keys = [c for c in _RECORD_COLUMNS if c not in ("sigma", "sigma_decay")]
-    grouped = frame.groupby(keys, sort=False, as_index=False, dropna=False)
-    frame = grouped.mean()[_RECORD_COLUMNS + list(scorers)]
-    order = list(dict.fromkeys(configs))
+    keys = [c for c in _COLUMNS if c not in _PENALTY_ONLY]
+    frame = frame.groupby(keys, sort=False, as_index=False, dropna=False).mean()
+    frame = frame[_COLUMNS + list(scorers)]
     metrics = {m: [display, higher] for m, (_, _, display, higher) in scorers.items()}
-    first = next(iter(scorers))
     job = {
         "source": f"{type(search).__name__} over {type(search.estimator).__name__}",
         "cv": repr(search.cv),
-        "configs": order,
+        "configs": list(dict.fromkeys(names)),
         "decodes": list(dict.fromkeys(c["decode"] for c in candidates)),
         "metrics": metrics,
         "baselines": baselines,
         "test_train_ratio": ratio,
         "train_sizes": [1.0],
     }
-    best = _best_penalty(frame, first, higher=metrics[first][1])
-    if best is not None:
-        job["best_penalty"] = best
-        better = "highest" if metrics[first][1] else "lowest"
-        job["selection"] = f"{better} mean {metrics[first][0]}"
+    first = next(iter(scorers))
+    means = frame[frame["kind"] == "penalty"].groupby("config", sort=False)[first]
+    means = means.mean()
+    if not means.empty:
+        higher = metrics[first][1]
+        job["best_penalty"] = str(means.idxmax() if higher else means.idxmin())
+        job["selection"] = (
+            f"{'highest' if higher else 'lowest'} mean {metrics[first][0]}"
+        )
     return frame, job
 
 
 def _check_search(search) -> None:
-    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
     from sklearn.utils.validation import check_is_fitted
 
-    if not isinstance(search, BaseSearchCV):
+    if not isinstance(search, GridSearchCV | RandomizedSearchCV):
         raise TypeError(
             "from_search needs a fitted GridSearchCV or RandomizedSearchCV, got "
             f"{type(search).__name__}."
         )
     check_is_fitted(search, "cv_results_")
-    if "iter" in search.cv_results_:
-        raise ValueError(
-            f"{type(search).__name__} trains its candidates on different amounts "
-            "of data in each iteration, so they cannot be paired; use "
-            "GridSearchCV or RandomizedSearchCV."
-        )
 
 
 def _classifier_prefix(estimator) -> str:
@@ -176,16 +161,13 @@ def _classifier_prefix(estimator) -> str:
     )
 
 
-def _candidate(params: dict, prefix: str, base: dict) -> dict:
-    def value(name):
-        return params.get(prefix + name, base[prefix + name])
-
-    own = {prefix + n for n in ("alpha", "decode", *_PENALTY_ONLY)}
+def _candidate(params: dict, prefix: str, defaults: dict) -> dict:
+    names = ("alpha", "decode", *_PENALTY_ONLY)
+    own = {prefix + n for n in names}
+    value = {n: params.get(prefix + n, defaults[prefix + n]) for n in names}
     return {
-        "alpha": float(value("alpha")),
-        "sigma": float(value("sigma")),
-        "sigma_decay": float(value("sigma_decay")),
-        "decode": value("decode"),
+        **{n: float(value[n]) for n in ("alpha", *_PENALTY_ONLY)},
+        "decode": value["decode"],
         # What else the search varied, e.g. the learning rate.
         "other": {k.removeprefix(prefix): v for k, v in params.items() if k not in own},
         "searched": {k.removeprefix(prefix) for k in params},
@@ -206,25 +188,23 @@ def _name_configs(candidates: list[dict]) -> tuple[list[str], dict[str, str]]:
     names, baselines = [], {}
     for candidate in candidates:
         other = candidate["other"]
-        group = _frozen(other)
-        baseline = BASELINE
-        if len(groups) > 1:
-            baseline = f"{BASELINE} ({_describe(other)})"
+        baseline = f"{BASELINE} ({_describe(other)})" if len(groups) > 1 else BASELINE
         if candidate["alpha"] == 0:
             names.append(baseline)
             continue
-        if group not in groups:
+        if _frozen(other) not in groups:
             raise ValueError(
                 f"No alpha=0 candidate shares the other parameters "
                 f"{_describe(other)} of candidate alpha={candidate['alpha']:g}: "
                 "add alpha=0 to that part of the grid."
             )
         name = f"alpha={candidate['alpha']:g}"
-        for param in _PENALTY_ONLY:
-            if param in candidate["searched"]:
-                name += f" {param}={candidate[param]:g}"
-        if other:
-            name += f" {_describe(other)}"
+        name += "".join(
+            f" {p}={candidate[p]:g}"
+            for p in _PENALTY_ONLY
+            if p in candidate["searched"]
+        )
+        name += f" {_describe(other)}" if other else ""
         names.append(name)
         baselines[name] = baseline
     return names, baselines
@@ -245,29 +225,25 @@ def _scorers(search) -> dict:
     """Metric name -> (cv_results_ key, sign, display name, higher is better)."""
     scoring = search.scoring
     if not search.multimetric_:
-        spec = "accuracy" if scoring is None else scoring
-        items = [("score", spec)]
+        items = [("score", "accuracy" if scoring is None else scoring)]
     elif isinstance(scoring, dict):
         items = list(scoring.items())
-    else:  # a list or tuple of scorer names, or a callable returning a dict
+    else:  # a list of scorer names, or a callable returning a dict
         start = "split0_test_"
-        keys = [k[len(start) :] for k in search.cv_results_ if k.startswith(start)]
-        items = [(key, key) for key in keys]
+        items = [
+            (k[len(start) :],) * 2 for k in search.cv_results_ if k.startswith(start)
+        ]
     out = {}
     for key, spec in items:
         name = spec if isinstance(spec, str) else key
         negated = name.startswith("neg_") or key.startswith("neg_")
         metric = name.removeprefix("neg_")
         metric = _ALIASES.get(metric, metric)
-        if metric in _RECORD_COLUMNS or metric in out:
+        if metric in _COLUMNS or metric in out:
             metric = f"{metric}_score"
         display = _DISPLAY.get(metric, METRICS.get(metric, (metric,))[0])
         out[metric] = (key, -1.0 if negated else 1.0, display, not negated)
     return out
-
-
-def _n_repeats(cv) -> int:
-    return int(getattr(cv, "n_repeats", 1) or 1)
 
 
 def split_test_train_ratio(cv) -> float | None:
@@ -283,15 +259,14 @@ def split_test_train_ratio(cv) -> float | None:
     """
     from sklearn import model_selection as ms
 
-    if cv is None:
-        cv = 5  # scikit-learn's default
+    cv = 5 if cv is None else cv  # scikit-learn's default
     if isinstance(cv, Integral) and not isinstance(cv, bool):
         return 1.0 / (int(cv) - 1)
     k_folds = (ms.KFold, ms.StratifiedKFold, ms.GroupKFold, ms.StratifiedGroupKFold)
     if isinstance(cv, k_folds):
         return 1.0 / (cv.n_splits - 1)
     if isinstance(cv, ms.RepeatedKFold | ms.RepeatedStratifiedKFold):
-        return 1.0 / (cv.cvargs["n_splits"] - 1)
+        return 1.0 / (cv.get_n_splits() // cv.n_repeats - 1)
     shuffles = (ms.ShuffleSplit, ms.StratifiedShuffleSplit)
     if isinstance(cv, shuffles) and isinstance(cv.test_size, float):
         train = cv.train_size if cv.train_size is not None else 1.0 - cv.test_size
@@ -315,11 +290,3 @@ def _resolve_ratio(cv, given) -> float:
             "5-fold), or search with cv=an int or a (Repeated)(Stratified)KFold."
         )
     return ratio
-
-
-def _best_penalty(frame, metric: str, higher: bool) -> str | None:
-    means = frame[frame["kind"] == "penalty"].groupby("config", sort=False)[metric]
-    means = means.mean()
-    if means.empty:
-        return None
-    return str(means.idxmax() if higher else means.idxmin())
