@@ -34,6 +34,7 @@ _MODULE_NAMES = {
     "gaussian_targets": "losses",
     "laplace_targets": "losses",
     "corn_loss": "losses",
+    "SimpleCNN": "modules",
     "SeedCNN": "modules",
     "MLP": "modules",
 }

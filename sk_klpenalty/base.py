@@ -37,12 +37,13 @@ from .labels import (
     ordered_categories,
     resolve_classes,
 )
-from .modules import MLP, SeedCNN, default_module, inferred_module_kwargs
+from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
 from .precision import as_float32, bf16_supported, check_precision
 from .seeding import seeded
 from .validation import (
     check_class_values,
     check_device,
+    check_int,
     check_labels,
     check_labels_known,
     check_samples,
@@ -91,11 +92,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         scoring=None,
+        normalize=None,
+        freeze_epochs: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(
-            module,
-            criterion=criterion,
+            None,
+            criterion=None,
             train_split=train_split,
             classes=classes,
             optimizer=optimizer,
@@ -106,6 +109,10 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             verbose=verbose,
             **kwargs,
         )
+        # skorch refuses to set a torch module instance once `initialized_`
+        # exists, and the class-level default below makes it exist from the
+        # start: the two parameters that may be instances are set directly.
+        vars(self).update(module=module, criterion=criterion)
         self.decode = decode
         self.random_state = random_state
         self.precision = precision
@@ -116,6 +123,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.scoring = scoring
+        self.normalize = normalize
+        self.freeze_epochs = freeze_epochs
         # scikit-learn: __init__ stores parameters only. skorch's bookkeeping
         # attributes fall back to the class-level defaults until initialize().
         for name, default in _SKORCH_INIT_STATE.items():
@@ -133,6 +142,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     n_iter_no_change = 10
     tol = 1e-4
     scoring = None
+    normalize = None
+    freeze_epochs = 0
 
     # ------------------------------------------------------------------ fit
 
@@ -175,6 +186,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
     def _fit(self, X, y, fresh, classes, sample_weight, **fit_params):
         self._check_params()
+        if not fresh and "ordered_classes_" not in vars(self):  # pickled by 0.1.0
+            self.ordered_classes_ = self.classes_inferred_
         X, y = self._check_training_data(X, y, fresh, classes)
         weights = training_sample_weight(
             y, sample_weight, self.class_weight, self.classes_, len(X)
@@ -222,6 +235,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             raise ValueError(
                 f"batch_size must be an int >= 1 (or -1 for one batch), got {batch!r}."
             )
+        check_int(self.freeze_epochs, "freeze_epochs", 0)
         if not isinstance(self.progress, bool | Integral):
             raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         if self.random_state is not None:
@@ -261,9 +275,9 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         ``fit`` stores them in ``ordered_classes_`` (skorch's own
         ``classes_inferred_`` is ``np.unique(y)``, which loses an order).
         """
-        fitted = vars(self)
+        fitted = vars(self)  # (classes_inferred_: models pickled by 0.1.0)
         classes = fitted.get("ordered_classes_", fitted.get("classes_inferred_"))
-        if classes is not None:  # (the latter: models pickled by 0.1.0)
+        if classes is not None:
             return classes
         if self.classes is not None and len(self.classes):
             return check_class_values(self.classes)
@@ -293,6 +307,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             callbacks += early_stopping_callbacks(self)
         if isinstance(self.progress, bool | Integral) and self.progress:
             callbacks.append(("progress_bar", ProgressBar()))
+        if isinstance(self.freeze_epochs, Integral) and self.freeze_epochs > 0:
+            callbacks.append(("freeze_backbone", FreezeBackbone(self.freeze_epochs)))
         return callbacks  # skorch puts print_log last
 
     def _training_callbacks(self) -> list:
@@ -304,28 +320,17 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return len(self.classes_)
 
     def initialize_module(self):
-        """The network: ``module``, or the default one for the shape of ``X``;
-        ``SeedCNN`` and ``MLP`` get the sizes that ``X`` and ``y`` determine."""
+        """The network: ``module``, or the default one for the shape of ``X``,
+        with one output per class (:func:`~sk_klpenalty.modules.build_module`)."""
         self.precision_ = self._resolve_precision()
-        kwargs = self.get_params_for("module")
-        module = self.module
+        try:
+            n_outputs = self._n_outputs()
+        except AttributeError:  # no classes yet: module__n_classes says
+            n_outputs = None
         shape = getattr(self, "input_shape_", None)
-        if module is None:
-            if shape is None:
-                raise ValueError(
-                    "module=None chooses the network from the training data: call "
-                    "fit(X, y) first, or pass module= (e.g. SeedCNN or MLP)."
-                )
-            module = default_module(shape)
-        if module in (SeedCNN, MLP):
-            try:
-                n_outputs = self._n_outputs()
-            except AttributeError:  # no classes yet: module__n_classes says
-                n_outputs = None
-            if n_outputs is not None:
-                inferred = inferred_module_kwargs(module, shape, n_outputs)
-                kwargs = {**inferred, **kwargs}
-        self.module_ = self.initialized_instance(module, kwargs)
+        kwargs = self.get_params_for("module")
+        self.module_ = build_module(self.module, kwargs, shape, n_outputs)
+        self.normalization_ = normalization(self.normalize, self.module_)
         if self._channels_last():
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
@@ -351,7 +356,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         if getattr(self, "precision_", "fp32") == "bf16":
             return True
         module = getattr(self, "module_", None)
-        return isinstance(module, SeedCNN) and self._torch_device().type == "cpu"
+        return isinstance(module, SimpleCNN) and self._torch_device().type == "cpu"
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's split; with ``early_stopping``, the seeded hold-out."""
@@ -396,6 +401,12 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         float32 on the device, and under bf16 autocast with ``precision_``
         bf16; floating outputs come back as float32."""
         x = pixels_to_float(to_tensor(unweighted(x), device=self.device))
+        normalize = getattr(self, "normalization_", None)
+        if normalize is not None and torch.is_tensor(x) and x.dim() == 4:
+            mean, std = (
+                torch.tensor(v, device=x.device).view(-1, 1, 1) for v in normalize
+            )
+            x = (x - mean) / std
         if torch.is_tensor(x) and x.dim() == 4 and self._channels_last():
             x = x.contiguous(memory_format=torch.channels_last)
         if getattr(self, "precision_", "fp32") != "bf16":
@@ -409,6 +420,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on class indices; with the batch's weights as
         ``sample_weight``."""
+        if y_pred.ndim != 2 or y_pred.shape[1] != self._n_outputs():
+            raise ValueError(
+                f"The module outputs shape {tuple(y_pred.shape)} for a batch, but "
+                f"{type(self).__name__} needs {self._n_outputs()} outputs per "
+                "sample here: give a module with that many outputs, or one whose "
+                "output layer can be sized (torchvision's or timm's layout)."
+            )
         target = batch_class_indices(y_true, self.classes_).to(y_pred.device)
         return self._criterion_loss(y_pred, target, X)
 

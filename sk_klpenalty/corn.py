@@ -32,7 +32,7 @@ class CORNClassifier(OrdinalNeuralNet):
     ----------
     module : torch module class or instance, default=None
         As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`, with
-        ``K - 1`` outputs: ``None`` picks :class:`~sk_klpenalty.modules.SeedCNN`
+        ``K - 1`` outputs: ``None`` picks :class:`~sk_klpenalty.modules.SimpleCNN`
         or :class:`~sk_klpenalty.modules.MLP` with ``K - 1`` outputs.
     criterion : class, default=CORNLoss
     decode : {"argmax", "mean", "median"}, default="argmax"

@@ -88,10 +88,15 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
 
     Parameters
     ----------
-    module : torch module class or instance, default=None
-        The network; it must output one logit per class. ``None`` picks from
+    module : torch module class, factory or instance, default=None
+        The network. Its output layer is sized to one logit per class where
+        it has torchvision's or timm's layout (``fc``, ``classifier[-1]``,
+        ``heads.head``, ``reset_classifier``; a class that takes
+        ``num_classes`` gets it); other modules must output one logit per
+        class. An instance (with pretrained weights, say) is copied: every
+        fit starts from it. ``None`` picks from
         ``X`` at fit time: 4-D ``(N, C, H, W)`` images (3-D ``(N, H, W)`` is
-        read as one channel) get :class:`~sk_klpenalty.modules.SeedCNN`,
+        read as one channel) get :class:`~sk_klpenalty.modules.SimpleCNN`,
         2-D ``(N, F)`` features get :class:`~sk_klpenalty.modules.MLP`. For
         these two classes, arguments that ``X`` and ``y`` determine
         (channels, image size, features, classes) are filled in unless given
@@ -191,6 +196,16 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         :class:`~skorch.callbacks.ProgressBar`), for long fits.
     verbose : int, default=0
         1 prints skorch's epoch table.
+    normalize : None, "auto" or (mean, std), default=None
+        Per-channel normalisation of image batches on the device, after
+        uint8 images become [0, 1]: ``(x - mean) / std``, as a pretrained
+        backbone expects. ``"auto"`` takes them from a timm model's
+        ``pretrained_cfg``.
+    freeze_epochs : int, default=0
+        Train only the output layer for this many epochs, then the whole
+        network (fine-tuning a pretrained backbone). A lower learning rate
+        for the backbone than for the head is skorch's
+        ``optimizer__param_groups=[("fc.*", {"lr": ...})]`` with a lower ``lr``.
     **kwargs
         Any other :class:`skorch.NeuralNet` parameter.
 

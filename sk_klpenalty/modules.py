@@ -1,53 +1,58 @@
-"""Default networks: the seed's CNN for images (any C, H, W) and a small MLP."""
+"""The default networks (a small CNN for images, an MLP for features), and
+classification backbones (torchvision, timm, or any module of their layout)
+given as many outputs as the task needs."""
 
 from __future__ import annotations
 
+import copy
+import inspect
+import warnings
 from collections.abc import Sequence
 
 import torch
+from skorch.callbacks import Callback
 from torch import nn
 
-__all__ = ["SeedCNN", "MLP", "default_module", "inferred_module_kwargs"]
+__all__ = [
+    "MLP",
+    "FreezeBackbone",
+    "SeedCNN",
+    "SimpleCNN",
+    "build_module",
+    "head_name",
+    "normalization",
+    "size_head",
+]
 
 # Three 2x2 max-pools: an image side must survive 3 halvings.
 MIN_IMAGE_SIDE = 8
+#: Where torchvision and timm models keep their output layer.
+HEADS = ("fc", "classifier", "heads.head", "head", "last_linear")
 
 
-def _as_pair(size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(size, int):
-        return size, size
-    height, width = size
-    return int(height), int(width)
+class SimpleCNN(nn.Module):
+    """Three convolution blocks and a dense layer, for any channels and size.
 
-
-class SeedCNN(nn.Module):
-    """The seed experiment's CNN, generalised to any channel count and image size.
-
-    Three blocks of 3x3 convolution (padding 1), ReLU and 2x2 max-pool with
-    ``channels`` filters (32, 64, 128), then a dense layer of ``hidden_units``
-    with ReLU and dropout, and a linear layer with one logit per class. With
-    the defaults it is the seed's network for 128x128 RGB faces and 117 ages
-    (about 8.5 M parameters).
+    Blocks of 3x3 convolution (padding 1), ReLU and 2x2 max-pool with
+    ``channels`` filters, then ``hidden_units`` with ReLU and dropout, and one
+    logit per class. The defaults are the network of the research script the
+    method comes from, for 128x128 RGB faces and 117 ages (8.5 M parameters).
 
     Parameters
     ----------
     in_channels : int, default=3
-        Channels of the input images.
     n_classes : int, default=117
         Number of outputs (logits).
     input_size : int or (int, int), default=128
-        Image height and width; each must be at least 8.
+        Image height and width; each at least 8.
     channels : sequence of 3 ints, default=(32, 64, 128)
-        Filters of the three convolution blocks.
     hidden_units : int, default=256
-        Width of the dense layer.
     dropout : float, default=0.25
         Dropout before the output layer.
 
     Examples
     --------
-    >>> import torch
-    >>> net = SeedCNN(in_channels=1, n_classes=24, input_size=28)
+    >>> net = SimpleCNN(in_channels=1, n_classes=24, input_size=28)
     >>> net(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 24])
     """
@@ -62,7 +67,7 @@ class SeedCNN(nn.Module):
         dropout: float = 0.25,
     ) -> None:
         super().__init__()
-        height, width = _as_pair(input_size)
+        height, width = (input_size,) * 2 if isinstance(input_size, int) else input_size
         if min(height, width) < MIN_IMAGE_SIDE:
             raise ValueError(
                 f"input_size must be at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} "
@@ -71,13 +76,9 @@ class SeedCNN(nn.Module):
         blocks: list[nn.Module] = []
         previous = in_channels
         for filters in channels:
-            blocks += [
-                nn.Conv2d(previous, filters, kernel_size=3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-            previous = filters
-            height, width = height // 2, width // 2
+            blocks += [nn.Conv2d(previous, filters, 3, padding=1), nn.ReLU()]
+            blocks.append(nn.MaxPool2d(2))
+            previous, height, width = filters, height // 2, width // 2
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
             nn.Flatten(),
@@ -91,13 +92,24 @@ class SeedCNN(nn.Module):
         return self.classifier(self.features(X))
 
 
+class SeedCNN(SimpleCNN):
+    """Deprecated name of :class:`SimpleCNN` (models pickled with it load)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        warnings.warn(
+            "SeedCNN is deprecated; use SimpleCNN (the same network).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        super().__init__(*args, **kwargs)
+
+
 class MLP(nn.Module):
     """A small multi-layer perceptron for tabular features.
 
     Parameters
     ----------
     n_features : int
-        Number of input features.
     n_classes : int
         Number of outputs (logits).
     hidden_units : sequence of int, default=(128, 128)
@@ -107,7 +119,6 @@ class MLP(nn.Module):
 
     Examples
     --------
-    >>> import torch
     >>> MLP(n_features=10, n_classes=5)(torch.zeros(3, 10)).shape
     torch.Size([3, 5])
     """
@@ -132,46 +143,20 @@ class MLP(nn.Module):
         return self.layers(X)
 
 
-def default_module(sample_shape: Sequence[int]) -> type:
-    """The network for samples of this shape: images ``(C, H, W)`` get
-    :class:`SeedCNN`, feature vectors ``(F,)`` get :class:`MLP`."""
-    return SeedCNN if len(sample_shape) == 3 else MLP
-
-
-def inferred_module_kwargs(
-    module: type, sample_shape: Sequence[int] | None, n_outputs: int
-) -> dict:
-    """The arguments of :class:`SeedCNN` or :class:`MLP` that the data determine.
-
-    Parameters
-    ----------
-    module : SeedCNN or MLP
-    sample_shape : tuple of int or None
-        Shape of one sample; ``None`` (unknown) gives only ``n_classes``.
-    n_outputs : int
-        Outputs of the network (its ``n_classes`` argument).
-
-    Returns
-    -------
-    dict
-
-    Examples
-    --------
-    >>> inferred_module_kwargs(SeedCNN, (1, 28, 28), 24)
-    {'in_channels': 1, 'input_size': (28, 28), 'n_classes': 24}
-    """
+def _default_kwargs(module, sample_shape, n_outputs: int) -> dict:
+    """The arguments of :class:`SimpleCNN` or :class:`MLP` that ``X`` sets."""
     if sample_shape is None:
         return {"n_classes": n_outputs}
     if module is MLP:
         if len(sample_shape) != 1:
             raise ValueError(
-                f"MLP needs 2-D X (n_samples, n_features), got samples of "
-                f"shape {tuple(sample_shape)}."
+                "MLP needs 2-D X (n_samples, n_features), got samples of shape "
+                f"{tuple(sample_shape)}."
             )
         return {"n_features": sample_shape[0], "n_classes": n_outputs}
     if len(sample_shape) != 3:
         raise ValueError(
-            "SeedCNN needs images: X of shape (n_samples, channels, height, "
+            "SimpleCNN needs images: X of shape (n_samples, channels, height, "
             f"width) or (n_samples, height, width), got samples of shape "
             f"{tuple(sample_shape)}."
         )
@@ -187,3 +172,149 @@ def inferred_module_kwargs(
         "input_size": (height, width),
         "n_classes": n_outputs,
     }
+
+
+def head_name(module: nn.Module) -> str | None:
+    """The name of ``module``'s output layer (``"fc"``, ``"classifier"``,
+    ``"heads.head"``, ...), or None where the layout is not one of these."""
+    if hasattr(module, "get_classifier"):  # timm
+        classifier = module.get_classifier()
+        for name, child in module.named_modules():
+            if child is classifier:
+                return name
+    for name in HEADS:
+        try:
+            module.get_submodule(name)
+        except AttributeError:
+            continue
+        return name
+    return None
+
+
+def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
+    """``module`` with ``n_outputs`` outputs: timm's ``reset_classifier``, or a
+    new final ``nn.Linear`` where torchvision keeps it (``fc``,
+    ``classifier[-1]``, ``heads.head``); other layouts raise a ValueError.
+
+    Examples
+    --------
+    >>> class Backbone(nn.Module):  # torchvision's ResNet layout
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = nn.Linear(8, 1000)
+    >>> size_head(Backbone(), 5).fc
+    Linear(in_features=8, out_features=5, bias=True)
+    """
+    if hasattr(module, "reset_classifier"):  # timm
+        if module.get_classifier().out_features != n_outputs:
+            module.reset_classifier(n_outputs)
+        return module
+    name = head_name(module)
+    parent_name, _, child = (name or "").rpartition(".")
+    layer = None if name is None else module.get_submodule(name)
+    if isinstance(layer, nn.Sequential) and len(layer):  # e.g. classifier[-1]
+        parent_name, child, layer = name, str(len(layer) - 1), layer[-1]
+    if not isinstance(layer, nn.Linear):
+        raise ValueError(
+            f"Cannot size the output layer of {type(module).__name__}: it is not "
+            "a torchvision or timm layout (an nn.Linear as fc, classifier[-1] or "
+            f"heads.head, or reset_classifier). Give a module with {n_outputs} "
+            "outputs (one per class; K - 1 for CORNClassifier, 1 for "
+            "OrdinalRegressor)."
+        )
+    if layer.out_features != n_outputs:
+        parent = module.get_submodule(parent_name) if parent_name else module
+        new = nn.Linear(layer.in_features, n_outputs, bias=layer.bias is not None)
+        setattr(parent, child, new.to(layer.weight.device))
+    return module
+
+
+def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
+    """The network for ``X`` of this sample shape and ``n_outputs`` outputs.
+
+    ``None`` picks :class:`SimpleCNN` for images ``(C, H, W)`` and :class:`MLP`
+    for features ``(F,)``, sized by ``X``; ``kwargs`` (``module__*``) win. A
+    class or factory is called with ``kwargs``, and with ``num_classes`` where
+    it takes that argument (torchvision, timm); an instance is copied, so that
+    every fit starts from it (pretrained weights, say) and it stays as given.
+    The output layer of anything else is then sized to ``n_outputs``
+    (:func:`size_head`) where it has a known layout.
+    """
+    if module is None:
+        if sample_shape is None:
+            raise ValueError(
+                "module=None chooses the network from the training data: call "
+                "fit(X, y) first, or pass module= (e.g. SimpleCNN or MLP)."
+            )
+        module = SimpleCNN if len(sample_shape) == 3 else MLP
+    if isinstance(module, type) and issubclass(module, SimpleCNN | MLP):
+        if n_outputs is not None:
+            kwargs = {**_default_kwargs(module, sample_shape, n_outputs), **kwargs}
+        return module(**kwargs)
+    if isinstance(module, nn.Module):  # each fit starts from it, untouched
+        module = copy.deepcopy(module)
+    else:
+        if n_outputs is not None and _takes(module, "num_classes"):
+            kwargs = {"num_classes": n_outputs, **kwargs}
+        module = module(**kwargs)
+    if n_outputs is not None and head_name(module) is not None:
+        size_head(module, n_outputs)
+    return module
+
+
+def _takes(factory, name: str) -> bool:
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def normalization(normalize, module: nn.Module) -> tuple | None:
+    """``(mean, std)`` per channel for ``normalize``: None, a pair of
+    sequences, or ``"auto"``: those a timm model was pretrained with."""
+    if normalize is None:
+        return None
+    if isinstance(normalize, str) and normalize == "auto":
+        config = getattr(module, "pretrained_cfg", None) or {}
+        if "mean" not in config or "std" not in config:
+            raise ValueError(
+                "normalize='auto' takes the mean and std from a timm model's "
+                f"pretrained_cfg, which {type(module).__name__} has not: give "
+                "normalize=(mean, std), e.g. ImageNet's ((0.485, 0.456, 0.406), "
+                "(0.229, 0.224, 0.225))."
+            )
+        normalize = (config["mean"], config["std"])
+    try:
+        mean, std = (tuple(float(v) for v in values) for values in normalize)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"normalize must be None, 'auto' or (mean, std) per channel, got "
+            f"{normalize!r}."
+        ) from None
+    if len(mean) != len(std) or not all(s > 0 for s in std):
+        raise ValueError(
+            f"normalize: mean and std per channel (std > 0), got {normalize!r}."
+        )
+    return mean, std
+
+
+class FreezeBackbone(Callback):
+    """Only the output layer trains for the first ``epochs`` epochs, then the
+    whole network: fine-tuning a pretrained backbone without wrecking it while
+    the new head is random. (A skorch callback; ``freeze_epochs`` adds it.)"""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def _set(self, net, trainable: bool) -> None:
+        head = head_name(net.module_)
+        for name, parameter in net.module_.named_parameters():
+            if head is None or not name.startswith(head + "."):
+                parameter.requires_grad_(trainable)
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        epoch = len(net.history)  # skorch has opened this epoch's row
+        if epoch == 1 and self.epochs > 0:
+            self._set(net, False)
+        elif epoch == self.epochs + 1:
+            self._set(net, True)

@@ -40,7 +40,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
     ----------
     module : torch module class or instance, default=None
         As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`, with one
-        output per sample: ``None`` picks :class:`~sk_klpenalty.modules.SeedCNN`
+        output per sample: ``None`` picks :class:`~sk_klpenalty.modules.SimpleCNN`
         for images and :class:`~sk_klpenalty.modules.MLP` for features, each
         with one output.
     criterion : torch loss class, default=sk_klpenalty.losses.MSELoss

@@ -22,7 +22,7 @@ from skorch.exceptions import DeviceWarning
 
 from sk_klpenalty import CEKLLoss, KLPenaltyClassifier, ce_kl_loss
 from sk_klpenalty.labels import label_indices
-from sk_klpenalty.modules import MLP, SeedCNN
+from sk_klpenalty.modules import MLP, SimpleCNN
 
 FAST = {"max_epochs": 20, "batch_size": 32, "random_state": 0}
 
@@ -268,7 +268,7 @@ def test_same_random_state_same_model_and_global_rng_untouched(tiny_images):
 def test_images_get_the_cnn_and_learn(tiny_images):
     X, y = tiny_images
     clf = KLPenaltyClassifier(max_epochs=15, random_state=0).fit(X[:120], y[:120])
-    assert isinstance(clf.module_, SeedCNN)
+    assert isinstance(clf.module_, SimpleCNN)
     assert clf.score(X[120:], y[120:]) > 0.6  # chance is 0.25
 
 
@@ -281,7 +281,7 @@ def test_three_dimensional_images_are_one_channel(tiny_images):
 
 def test_module_arguments_can_be_overridden(tiny_images):
     X, y = tiny_images
-    clf = KLPenaltyClassifier(module=SeedCNN, module__hidden_units=16, max_epochs=1)
+    clf = KLPenaltyClassifier(module=SimpleCNN, module__hidden_units=16, max_epochs=1)
     clf.fit(X, y)
     assert clf.module_.classifier[1].out_features == 16
     assert clf.module_.classifier[-1].out_features == 4

@@ -13,7 +13,7 @@ import torch
 from sklearn.base import clone
 
 from sk_klpenalty import KLPenaltyClassifier, base
-from sk_klpenalty.modules import SeedCNN
+from sk_klpenalty.modules import SimpleCNN
 from sk_klpenalty.precision import bf16_supported
 
 FAST = {"max_epochs": 3, "batch_size": 32, "random_state": 0}
@@ -129,7 +129,7 @@ def test_bf16_tabular_uses_autocast_without_channels_last(ordinal_tabular):
 
 def test_initialised_without_fit_is_in_channels_last_and_trains():
     clf = KLPenaltyClassifier(
-        module=SeedCNN,
+        module=SimpleCNN,
         module__in_channels=1,
         module__input_size=8,
         module__n_classes=3,
