@@ -1,8 +1,5 @@
-"""Pure torch criteria (no skorch import): the target distributions
-(:mod:`.targets`), cross-entropy plus the KL penalty (:mod:`.cekl`), the
-report's two controls (:mod:`.controls`), and the peers' losses: CORN
-(:mod:`.corn`) and a weighted MSE (:mod:`.regression`).
-"""
+"""Pure torch criteria (no skorch): cross-entropy plus the KL penalty, the
+report's two controls, and the peers' losses (CORN, a weighted MSE)."""
 
 from .cekl import CEKLLoss, ce_kl_loss, soft_target_loss
 from .controls import (

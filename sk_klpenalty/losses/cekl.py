@@ -1,57 +1,43 @@
-"""Cross-entropy plus ``alpha`` times KL to a Gaussian over the class values.
+"""Cross-entropy plus ``alpha`` times KL to a kernel over the class values.
 
-For logits ``z`` with true classes ``t``, class values ``v`` and target rows
-``p_i = p_sigma(v[t_i])``, the loss of sample ``i`` is
-
-    ce_weight * CE(z_i, t_i) + alpha * KL(p_i || softmax(z_i))
-      = -sum_k w_ik log q_ik + alpha * sum_k p_ik log p_ik,
-        w_i = ce_weight * onehot(t_i) + alpha * p_i
-
-one soft-target cross-entropy plus a constant of the target: O(B*K) time and
-memory per batch.
+With targets ``p_i = p_sigma(v[t_i])`` and ``q_i = softmax(z_i)``, the loss
+``ce_weight * CE + alpha * KL(p_i || q_i)`` is ``-sum_k w_ik log q_ik + alpha *
+sum_k p_ik log p_ik``, ``w_i = ce_weight * onehot(t_i) + alpha * p_i``: one
+soft-target cross-entropy plus a constant, O(B*K) in time and memory.
 """
-
-from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .targets import (
-    check_kernel,
-    check_sigma,
-    check_weights,
-    class_values_or_range,
-    kernel_targets,
-    negative_entropy,
-)
+from .targets import check_kernel, check_sigma, check_weights, kernel_targets
 from .weighting import row_scale
 
 __all__ = ["CEKLLoss", "ce_kl_loss", "soft_target_loss"]
 
 
 def soft_target_loss(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    p: torch.Tensor,
-    *,
-    alpha: float,
-    ce_weight: float = 1.0,
-    sample_weight: torch.Tensor | None = None,
+    logits, target, p, *, alpha: float, ce_weight: float = 1.0, sample_weight=None
 ) -> torch.Tensor:
     """Batch mean of ``ce_weight * CE + alpha * KL(p || softmax(logits))``.
 
-    The functional core that every criterion of the package shares: ``p``
-    holds one target row per sample (rows summing to 1). With
-    ``sample_weight``, the weighted mean ``sum_i w_i l_i / sum_i w_i``.
-    ``alpha=0`` is exactly ``ce_weight * F.cross_entropy(logits, target)``.
+    Parameters
+    ----------
+    logits, target, sample_weight :
+        As in :func:`ce_kl_loss`.
+    p : tensor of shape (B, K)
+        One target row per sample, summing to 1; unused if ``alpha=0``.
+    alpha, ce_weight : float
+        The weights of the two terms, >= 0 (not checked here).
+
+    Returns
+    -------
+    scalar tensor
 
     Examples
     --------
-    >>> import torch
-    >>> logits, target = torch.zeros(1, 2), torch.tensor([0])
-    >>> p = torch.tensor([[0.5, 0.5]])  # KL(p || uniform) = 0
-    >>> soft_target_loss(logits, target, p, alpha=1.0)  # CE = log 2
+    >>> logits, target, p = torch.zeros(1, 2), torch.tensor([0]), torch.ones(1, 2) / 2
+    >>> soft_target_loss(logits, target, p, alpha=1.0)  # log 2 + KL(p || p)
     tensor(0.6931)
     """
     logits = logits.float()
@@ -77,6 +63,32 @@ def soft_target_loss(
     return (per_row * scale).sum()
 
 
+def negative_entropy(p: torch.Tensor) -> torch.Tensor:
+    """``sum_k p_k log p_k`` of each row (``0 log 0 = 0``)."""
+    return torch.special.xlogy(p, p).sum(dim=1)
+
+
+def _loss(logits, target, weight, alpha, ce_weight, class_values, rows):
+    """:func:`soft_target_loss` with the targets ``rows(values, target)``."""
+    alpha, ce_weight = check_weights(alpha, ce_weight)
+    p = None
+    if alpha != 0:
+        k = logits.shape[1]
+        if class_values is None:
+            class_values = torch.arange(k, device=logits.device, dtype=torch.float32)
+        values = torch.as_tensor(class_values, device=logits.device)
+        if values.shape != (k,):
+            raise ValueError(
+                f"class_values has shape {tuple(values.shape)}, but the logits have "
+                f"{k} classes."
+            )
+        with torch.no_grad():
+            p = rows(values.float(), target)
+    return soft_target_loss(
+        logits, target, p, alpha=alpha, ce_weight=ce_weight, sample_weight=weight
+    )
+
+
 def ce_kl_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -88,32 +100,25 @@ def ce_kl_loss(
     kernel: str = "gaussian",
     ce_weight: float = 1.0,
 ) -> torch.Tensor:
-    """Cross-entropy plus ``alpha`` times the KL penalty, averaged over the batch.
+    """Batch mean of ``ce_weight * CE + alpha * KL(p_sigma(v[t]) || softmax(logits))``.
 
-    ``ce_weight * CE(logits, t) + alpha * KL(p_sigma(v[t]) || softmax(logits))``.
+    ``sigma=0`` is the one-hot limit, ``(ce_weight + alpha) * CE``;
+    ``ce_weight=0`` trains on the soft target alone (DLDL, SORD).
 
     Parameters
     ----------
-    logits : tensor of shape (B, K)
-        Unnormalised scores; computed in float32 whatever their dtype.
-    target : tensor of shape (B,)
-        True class indices in ``0..K-1``.
-    alpha : float
-        Weight of the KL penalty (>= 0). ``alpha=0`` (with ``ce_weight=1``)
-        is exactly ``F.cross_entropy(logits, target)``.
+    logits, target : tensors of shape (B, K) and (B,)
+        Scores of any float dtype (the loss is float32) and class indices.
+    alpha, ce_weight : float
+        Weights of the KL penalty and the cross-entropy, >= 0, not both 0.
     sigma : float
-        Width of the target in units of ``class_values``: the Gaussian's
-        standard deviation, or the Laplace scale (>= 0; 0 is the one-hot
-        limit, where the loss is ``(ce_weight + alpha) * CE``).
+        Width of the target (>= 0) in units of ``class_values``.
     class_values : tensor of shape (K,), optional
         Numeric value of each class; defaults to ``0..K-1``.
     sample_weight : tensor of shape (B,), optional
-        Non-negative weights: the loss is ``sum_i w_i l_i / sum_i w_i``.
+        Weights ``w``: the loss is ``sum_i w_i l_i / sum_i w_i``.
     kernel : {"gaussian", "laplace"}, default="gaussian"
-        ``p_k ∝ exp(-(v_k - y)^2 / (2 sigma^2))`` or ``exp(-|v_k - y| / sigma)``.
-    ce_weight : float, default=1.0
-        Weight of the cross-entropy term (>= 0). 0 trains on the soft target
-        alone (DLDL, SORD); it and ``alpha`` cannot both be 0.
+        The target: see :func:`gaussian_targets`, :func:`laplace_targets`.
 
     Returns
     -------
@@ -121,38 +126,24 @@ def ce_kl_loss(
 
     Examples
     --------
-    >>> import torch
-    >>> import torch.nn.functional as F
     >>> logits, target = torch.randn(4, 5), torch.tensor([0, 1, 2, 4])
     >>> loss = ce_kl_loss(logits, target, alpha=0.0, sigma=1.0)
     >>> bool(loss == F.cross_entropy(logits, target))
     True
-    >>> bool(ce_kl_loss(logits, target, alpha=1.0, sigma=1.0) > loss)
-    True
     """
-    alpha, ce_weight = check_weights(alpha, ce_weight)
     sigma, kernel = check_sigma(sigma), check_kernel(kernel)
-    p = None
-    if alpha != 0:
-        values = class_values_or_range(class_values, logits)
-        p = kernel_targets(kernel, values, values[target], sigma)
-    return soft_target_loss(
-        logits,
-        target,
-        p,
-        alpha=alpha,
-        ce_weight=ce_weight,
-        sample_weight=sample_weight,
-    )
+
+    def rows(values, index):
+        return kernel_targets(kernel, values, values[index], sigma)
+
+    return _loss(logits, target, sample_weight, alpha, ce_weight, class_values, rows)
 
 
 class CEKLLoss(nn.Module):
     """Cross-entropy plus ``alpha`` times KL to a Gaussian over the class values.
 
-    The module form of :func:`ce_kl_loss`, for a skorch ``criterion``.
-    ``alpha``, ``sigma``, ``kernel``, ``ce_weight`` and ``class_values`` are
-    plain attributes that may change between batches (the estimator's sigma
-    schedule sets them every epoch); there are no learnable parameters.
+    :func:`ce_kl_loss` as a skorch ``criterion``. The parameters are attributes
+    that may change between batches (the sigma schedule sets them each epoch).
 
     Parameters
     ----------
@@ -161,10 +152,8 @@ class CEKLLoss(nn.Module):
 
     Examples
     --------
-    >>> import torch
     >>> criterion = CEKLLoss(alpha=1.0, sigma=2.0, class_values=[21, 22, 25, 60])
-    >>> loss = criterion(torch.randn(8, 4), torch.randint(0, 4, (8,)))
-    >>> loss.shape
+    >>> criterion(torch.randn(8, 4), torch.randint(0, 4, (8,))).shape
     torch.Size([])
     """
 
@@ -173,70 +162,31 @@ class CEKLLoss(nn.Module):
     ce_weight = 1.0
 
     def __init__(
-        self,
-        alpha: float = 1.0,
-        sigma: float = 1.0,
-        class_values: torch.Tensor | None = None,
-        kernel: str = "gaussian",
-        ce_weight: float = 1.0,
+        self, alpha=1.0, sigma=1.0, class_values=None, kernel="gaussian", ce_weight=1.0
     ) -> None:
         super().__init__()
-        self.alpha = alpha
-        self.sigma = sigma
-        self.kernel = check_kernel(kernel)
-        self.ce_weight = ce_weight
+        self.alpha, self.sigma = alpha, sigma
+        self.kernel, self.ce_weight = check_kernel(kernel), ce_weight
+        if class_values is not None:
+            class_values = torch.as_tensor(class_values).float()
         # A buffer, so that .to(device) moves it and state_dict saves it.
-        self.register_buffer(
-            "class_values",
-            None if class_values is None else torch.as_tensor(class_values).float(),
-        )
+        self.register_buffer("class_values", class_values)
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """The loss of a batch of logits and class indices; with
-        ``sample_weight``, its weighted mean."""
-        alpha, ce_weight = check_weights(self.alpha, self.ce_weight)
-        p = None
-        if alpha != 0:
-            values = class_values_or_range(self.class_values, logits)
-            with torch.no_grad():
-                p = self.target_distribution(values, target)
-        return soft_target_loss(
-            logits,
-            target,
-            p,
-            alpha=alpha,
-            ce_weight=ce_weight,
-            sample_weight=sample_weight,
-        )
+    def forward(self, logits, target, sample_weight=None) -> torch.Tensor:
+        """The (weighted) mean loss of a batch of logits and class indices."""
+        params = self.alpha, self.ce_weight, self.class_values
+        return _loss(logits, target, sample_weight, *params, self.target_distribution)
 
-    def target_distribution(
-        self, values: torch.Tensor, index: torch.Tensor
-    ) -> torch.Tensor:
-        """Target rows of the KL term for the classes ``index``.
+    def target_distribution(self, values, index) -> torch.Tensor:
+        """Target rows (B, K) for class indices ``index`` (B,) and ``values`` (K,).
 
-        The one method a variant of the penalty overrides (the report's
-        controls do). Here: the kernel over ``values`` centred on
-        ``values[index]``.
-
-        Parameters
-        ----------
-        values : tensor of shape (K,)
-            Float class values on the logits' device.
-        index : tensor of shape (B,)
-            Class indices.
-
-        Returns
-        -------
-        tensor of shape (B, K), rows summing to 1
+        The one method the controls override; ``values`` are float, on the
+        logits' device.
         """
         return kernel_targets(self.kernel, values, values[index], self.sigma)
 
     def extra_repr(self) -> str:
+        """The parameters, for ``repr``."""
         return (
             f"alpha={self.alpha}, sigma={self.sigma}, kernel={self.kernel!r}, "
             f"ce_weight={self.ce_weight}"

@@ -1,7 +1,4 @@
-"""Per-sample weights in a loss: the weighted mean ``sum_i w_i l_i / sum_i w_i``
-as a per-row scale, shared by every criterion of the package."""
-
-from __future__ import annotations
+"""Per-sample weights: the weighted mean ``sum_i w_i l_i / sum_i w_i``."""
 
 import torch
 
@@ -9,9 +6,16 @@ __all__ = ["row_scale", "weighted_mean"]
 
 
 def row_scale(sample_weight, rows: torch.Tensor) -> torch.Tensor | None:
-    """``w_i / sum(w)`` per row of ``rows`` (zeros if every weight is 0), or ``None``.
+    """``w_i / sum(w)`` per row (zeros if every weight is 0), or ``None``.
 
-    No check of the values: that would synchronise with the host on a GPU.
+    Parameters
+    ----------
+    sample_weight, rows : tensors of shape (B,) (or None) and (B, ...)
+        Not checked (that would wait for a GPU); the rows give device and dtype.
+
+    Returns
+    -------
+    tensor of shape (B,), or None
 
     Examples
     --------
@@ -31,7 +35,7 @@ def row_scale(sample_weight, rows: torch.Tensor) -> torch.Tensor | None:
 
 
 def weighted_mean(per_row: torch.Tensor, sample_weight=None) -> torch.Tensor:
-    """The mean of ``per_row``, or its weighted mean with ``sample_weight``.
+    """The mean of ``per_row`` (B,), weighted by ``sample_weight`` (B,) if given.
 
     Examples
     --------
