@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
-from contextlib import ExitStack, contextmanager
 
 from . import __version__
 from .compare import defaults
 
 __all__ = ["build_parser", "main"]
 
-DASK_MISSING = 'needs dask.distributed: pip install "sk_klpenalty[dask]"'
 # The research script's UTKFace setup (a GPU job).
 SEED_PRESET = {
     "image_size": 128,
@@ -30,7 +27,6 @@ SEED_PRESET = {
     "batch_size": 256,
     "epochs": 75,
 }
-DATA_DEFAULTS = {"rotated-digits": {"image_size": 12}, "utkface": {"image_size": 64}}
 
 
 class UserError(Exception):
@@ -103,12 +99,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--data",
         default="rotated-digits",
-        help="rotated-digits (built in) or utkface:PATH (your UTKFace folder)",
+        help="rotated-digits (built in), utkface:PATH (your UTKFace folder), "
+        "npz:PATH (arrays X, y and optionally groups) or folder:PATH (one "
+        "subfolder of images per class)",
     )
     data.add_argument(
         "--image-size",
         type=int,
-        help="image side in pixels (default: 12 for rotated-digits, 64 for utkface)",
+        help="image side in pixels (default: 12 for rotated-digits, 64 for images)",
+    )
+    data.add_argument(
+        "--classes",
+        type=_names,
+        help="folder: the class subfolders in order, e.g. mild,moderate,severe "
+        "(numbers are ordered as numbers without it)",
+    )
+    data.add_argument(
+        "--groups",
+        choices=["auto", "none"],
+        default="auto",
+        help="auto: keep each group (a digit's rotated copies, the npz's groups) "
+        "on one side of every split; none: plain stratified folds",
     )
     data.add_argument(
         "--rotations", type=int, default=6, help="rotated copies of each digit"
@@ -196,6 +207,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bf16: forward passes under torch.autocast(bfloat16)",
     )
     training.add_argument(
+        "--backbone",
+        metavar="LIBRARY:NAME",
+        help="the network, e.g. torchvision:resnet18 or timm:resnet18, with its "
+        "output layer sized to the classes (needs RGB images)",
+    )
+    training.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="--backbone: a local state_dict of the model's own layout, loaded "
+        "before the head is sized; batches are normalised as in its pretraining",
+    )
+    training.add_argument(
+        "--freeze-epochs",
+        type=int,
+        default=0,
+        help="train only the output layer for this many epochs, then all",
+    )
+    training.add_argument(
+        "--backbone-lr",
+        type=float,
+        help="--backbone: a learning rate for all but the output layer (--lr)",
+    )
+    training.add_argument(
         "--preset",
         choices=["seed"],
         help="seed: the research script's UTKFace setup (117 classes, 128 px, "
@@ -246,20 +280,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args, argv: Sequence[str]) -> tuple[str, dict]:
-    """The data kind and the settings: explicit options over the preset."""
+def _settings(args, argv: Sequence[str]) -> tuple[str, str | None, dict]:
+    """The data kind and path, and the settings: explicit options over the
+    preset."""
+    from .compare.setup import parse_data
+
     given = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
-    if args.data == "rotated-digits":
-        kind = args.data
-    elif args.data.startswith("utkface:") and len(args.data) > len("utkface:"):
-        kind = "utkface"
-    else:
-        raise UserError(
-            f"--data must be rotated-digits or utkface:PATH, got {args.data!r}"
-        )
-    settings = {**vars(args), **DATA_DEFAULTS[kind], "classes": None}
-    if args.image_size is not None:
-        settings["image_size"] = args.image_size
+    try:
+        kind, path = parse_data(args.data)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    settings = {**vars(args), "classes": args.classes}
     if args.preset == "seed":
         if kind != "utkface":
             raise UserError("--preset seed needs --data utkface:PATH")
@@ -267,174 +298,70 @@ def _settings(args, argv: Sequence[str]) -> tuple[str, dict]:
         settings.update({k: v for k, v in SEED_PRESET.items() if k not in explicit})
     if kind != "rotated-digits" and "--rotations" in given:
         raise UserError("--rotations applies to --data rotated-digits only")
+    if kind != "folder" and args.classes is not None:
+        raise UserError("--classes applies to --data folder:PATH only")
     for name in ("cv", "repeats", "epochs", "batch_size", "image_size", "rotations"):
-        if settings[name] < (2 if name == "cv" else 1):
-            low = 2 if name == "cv" else 1
+        low = 2 if name == "cv" else 1
+        if settings[name] is not None and settings[name] < low:
             raise UserError(f"--{name.replace('_', '-')} must be >= {low}")
-    return kind, settings
+    if args.freeze_epochs < 0:
+        raise UserError("--freeze-epochs must be >= 0")
+    return kind, path, settings
 
 
-def _load_data(kind: str, settings: dict):
-    from . import datasets
+def _estimator(args, settings: dict, X):
+    """The job's estimator: the default network, or ``--backbone``."""
+    import numpy as np
 
-    if kind == "rotated-digits":
-        X, y = datasets.load_rotated_digits(
-            n_rotations=settings["rotations"],
-            image_size=settings["image_size"],
-            random_state=settings["random_state"],
-        )
-    else:
-        path = settings["data"].split(":", 1)[1]
-        try:  # uint8 from a memory map of the cache: read batch by batch
-            X, y = datasets.load_utkface(
-                path, image_size=settings["image_size"], dtype="uint8", mmap=True
+    from .compare import setup
+
+    params = {"device": args.device, "precision": args.precision}
+    params["freeze_epochs"] = args.freeze_epochs
+    classes = settings["classes"]
+    if settings["preset"] == "seed" or classes is not None:
+        classes = SEED_PRESET["classes"] if classes is None else classes
+        params["classes"] = np.asarray(classes)
+    if args.backbone is not None:
+        if np.ndim(X) != 4 or X.shape[1] != 3:
+            raise UserError(
+                f"--backbone needs RGB images (n, 3, height, width), got shape "
+                f"{tuple(np.shape(X))}"
             )
-        except (FileNotFoundError, NotADirectoryError) as error:
-            raise UserError(str(error)) from None
-    n = settings["max_samples"]
-    if n is not None and n < len(y):
-        from sklearn.model_selection import train_test_split
+        module, params["normalize"] = setup.backbone(args.backbone, args.weights)
+        params["module"] = module
+        if args.backbone_lr is not None:
+            from .modules import head_name
 
-        try:
-            X, _, y, _ = train_test_split(
-                X, y, train_size=n, stratify=y, random_state=settings["random_state"]
-            )
-        except ValueError as error:
-            raise UserError(f"--max-samples: {error}") from None
-    return X, y
-
-
-def _describe(kind: str, settings: dict, n_samples: int) -> str:
-    """The report's line on what was trained on what."""
-    size = settings["image_size"]
-    if kind == "rotated-digits":
-        data = (
-            f"built-in rotated digits, `load_rotated_digits(n_rotations="
-            f"{settings['rotations']}, image_size={size})`: each of the 1797 digits "
-            f"rotated {settings['rotations']} times on a {size}×{size} canvas; "
-            "rotated copies of one digit can fall in both the training and the "
-            "test folds (the label is the angle bin, not the digit)"
-        )
-    else:
-        data = f"UTKFace images from {settings['data'].split(':', 1)[1]}, {size}×{size}"
-    if settings["max_samples"] == n_samples:
-        data += f", stratified subsample of {n_samples}"
-    schedule = ", cosine decay to 0" if settings["lr_schedule"] == "cosine" else ""
-    return (
-        f"{data}. Training: Adam, lr {settings['lr']:g}{schedule}, "
-        f"{settings['epochs']} epochs, batch {settings['batch_size']}, "
-        f"device {settings['device']}."
+            head = head_name(module if not callable(module) else module())
+            params["optimizer__param_groups"] = [(f"{head}.*", {"lr": settings["lr"]})]
+    elif args.weights is not None or args.backbone_lr is not None:
+        raise UserError("--weights and --backbone-lr need --backbone")
+    lr = settings["lr"] if args.backbone_lr is None else args.backbone_lr
+    return defaults.estimator(
+        epochs=settings["epochs"],
+        lr=lr,
+        cosine=settings["lr_schedule"] == "cosine",
+        batch_size=settings["batch_size"],
+        **params,
     )
-
-
-def _security(args):
-    """The TLS ``Security`` of the certificate options, or None."""
-    files = {"--tls-ca-file": args.tls_ca_file, "--tls-cert": args.tls_cert}
-    files["--tls-key"] = args.tls_key
-    given = [option for option, path in files.items() if path is not None]
-    if not given:
-        return None
-    if args.scheduler is None:
-        raise UserError(f"{given[0]} is only used with --scheduler tls://HOST:PORT")
-    missing = [option for option in files if option not in given]
-    if missing:
-        raise UserError(
-            f"TLS needs all three certificate options; missing {missing[0]}"
-        )
-    for option, path in files.items():
-        if not os.path.isfile(path):
-            raise UserError(f"{option}: no such file: {path!r}")
-    try:
-        from distributed.security import Security
-    except ImportError:
-        raise UserError(f"--scheduler {DASK_MISSING}") from None
-    return Security(
-        tls_ca_file=args.tls_ca_file,
-        tls_client_cert=args.tls_cert,
-        tls_client_key=args.tls_key,
-        require_encryption=True,
-    )
-
-
-@contextmanager
-def _fits_backend(args):
-    """joblib's default backend, or dask on ``--scheduler``/``--dask-local``."""
-    security = _security(args)  # certificate options: checked first
-    if args.scheduler is None and args.dask_local is None:
-        yield
-        return
-    if args.dask_local is not None and args.dask_local < 2:
-        raise UserError("--dask-local needs >= 2 workers (joblib runs 1 in here)")
-    try:
-        import dask
-        import distributed
-    except ImportError:
-        option = "--scheduler" if args.scheduler else "--dask-local"
-        raise UserError(f"{option} {DASK_MISSING}") from None
-    import joblib
-
-    with ExitStack() as stack:
-        if args.dask_local is not None:
-            # dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes torch
-            # training about 2x slower; and its variables in this process.
-            saved = dict(os.environ)
-            stack.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
-            trim = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-            stack.enter_context(dask.config.set({trim: None}))
-            cluster = distributed.LocalCluster(
-                n_workers=args.dask_local,
-                threads_per_worker=1,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=40,
-            )
-            client = stack.enter_context(
-                distributed.Client(stack.enter_context(cluster))
-            )
-        else:
-            try:
-                client = distributed.Client(args.scheduler, security=security)
-            except (OSError, TimeoutError, ValueError, TypeError) as error:
-                reason = str(error).strip().splitlines()[0] if str(error) else ""
-                raise UserError(
-                    f"--scheduler: cannot connect to {args.scheduler!r}: "
-                    f"{reason or type(error).__name__}"
-                ) from None
-            stack.enter_context(client)
-        try:
-            client.wait_for_workers(1, timeout=30)
-        except TimeoutError:
-            raise UserError("--scheduler: no dask worker joined within 30 s") from None
-        stack.enter_context(joblib.parallel_config(backend="dask", n_jobs=-1))
-        yield
 
 
 def run_compare(args, argv: Sequence[str]) -> int:
-    import numpy as np
-
-    from .compare import compare_penalty
+    from .compare import compare_penalty, setup
     from .compare.folds import resolve_cv
 
-    kind, settings = _settings(args, argv)
-    with _fits_backend(args):
-        X, y = _load_data(kind, settings)
-        classes = settings["classes"]
-        estimator = defaults.estimator(
-            epochs=settings["epochs"],
-            lr=settings["lr"],
-            cosine=settings["lr_schedule"] == "cosine",
-            batch_size=settings["batch_size"],
-            device=args.device,
-            precision=args.precision,
-            classes=None if classes is None else np.asarray(classes),
-        )
-        on_dask = args.scheduler is not None or args.dask_local is not None
-        cv = resolve_cv(None, args.random_state, None, args.cv, args.repeats)
-        try:
+    kind, path, settings = _settings(args, argv)
+    try:
+        with setup.fits_backend(args):
+            X, y, groups = setup.load_data(kind, path, settings)
+            estimator = _estimator(args, settings, X)
+            cv = resolve_cv(None, args.random_state, groups, args.cv, args.repeats)
+            on_dask = args.scheduler is not None or args.dask_local is not None
             result = compare_penalty(
                 X,
                 y,
                 estimator=estimator,
+                groups=groups,
                 alphas=settings["alphas"],
                 sigmas=settings["sigmas"],
                 sigma_decays=settings["sigma_decays"],
@@ -453,10 +380,10 @@ def run_compare(args, argv: Sequence[str]) -> int:
                 progress=not args.quiet,
                 out_dir=args.out,
                 resume=args.resume,
-                description=_describe(kind, settings, len(y)),
+                description=setup.describe(kind, path, settings, len(y), groups),
             )
-        except (ValueError, TypeError) as error:
-            raise UserError(str(error)) from None
+    except (ValueError, TypeError) as error:
+        raise UserError(str(error)) from None
     print(result.to_markdown())
     paths = result.save(args.out)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
