@@ -23,6 +23,8 @@ _EXPORTS = {
     "ordinal_scorers": "metrics",
     "load_rotated_digits": "datasets",
     "load_utkface": "datasets",
+    "load_npz": "datasets",
+    "load_image_folder": "datasets",
 }
 # Importable from here as before; they live in (and are documented with)
 # their modules.

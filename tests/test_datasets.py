@@ -1,4 +1,4 @@
-"""Tests for sk_klpenalty.datasets: rotated digits and the UTKFace loader."""
+"""Tests for sk_klpenalty.datasets: rotated digits, UTKFace, image folders, npz."""
 
 import io
 import os
@@ -10,7 +10,13 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from sk_klpenalty.datasets import load_rotated_digits, load_utkface
+from sk_klpenalty.datasets import _images as images_module
+from sk_klpenalty.datasets import (
+    load_image_folder,
+    load_npz,
+    load_rotated_digits,
+    load_utkface,
+)
 from sk_klpenalty.datasets import rotated_digits as rotated_digits_module
 from sk_klpenalty.datasets import utkface as utkface_module
 
@@ -37,9 +43,9 @@ def upright_digits():
 
 def test_defaults_shapes_dtypes_and_range():
     X, y = load_rotated_digits()
-    assert X.shape == (N_DIGITS * 3, 1, 28, 28)
+    assert X.shape == (N_DIGITS * 6, 1, 12, 12)
     assert X.dtype == np.float32
-    assert y.shape == (N_DIGITS * 3,)
+    assert y.shape == (N_DIGITS * 6,)
     assert y.dtype == np.int64
     assert X.min() >= 0.0 and X.max() <= 1.0
     assert y.min() >= 0 and y.max() <= 23
@@ -92,6 +98,19 @@ def test_random_state_instance_matches_int_seed(small_digits):
 def test_return_angles_false_returns_pair():
     result = load_rotated_digits(n_classes=3, n_rotations=1, image_size=8)
     assert len(result) == 2
+
+
+def test_groups_are_the_digit_index(small_digits):
+    X, y, groups = load_rotated_digits(**SMALL, return_groups=True)
+    np.testing.assert_array_equal(X, small_digits[0])
+    np.testing.assert_array_equal(groups, np.arange(len(y)) // SMALL["n_rotations"])
+
+
+def test_default_groups_repeat_each_digit_n_rotations_times():
+    *_, angles, groups = load_rotated_digits(return_angles=True, return_groups=True)
+    values, counts = np.unique(groups, return_counts=True)
+    assert len(values) == N_DIGITS and set(counts.tolist()) == {6}
+    assert angles.shape == groups.shape == (N_DIGITS * 6,)
 
 
 def test_digit_major_order_and_rotation_matches_angle(small_digits, upright_digits):
@@ -225,15 +244,15 @@ def cache(tmp_path):
 
 @pytest.fixture
 def count_decodes(monkeypatch):
-    """Count the calls to utkface_module._decode_image (successful or not)."""
+    """Count the calls to images_module._decode_image (successful or not)."""
     calls = []
-    original = utkface_module._decode_image
+    original = images_module._decode_image
 
     def counting(path, image_size):
         calls.append(os.path.basename(path))
         return original(path, image_size)
 
-    monkeypatch.setattr(utkface_module, "_decode_image", counting)
+    monkeypatch.setattr(images_module, "_decode_image", counting)
     return calls
 
 
@@ -245,7 +264,7 @@ def forbid_decodes_later(monkeypatch):
         def fail(path, image_size):
             raise AssertionError(f"{path} was decoded")
 
-        monkeypatch.setattr(utkface_module, "_decode_image", fail)
+        monkeypatch.setattr(images_module, "_decode_image", fail)
 
     return forbid
 
@@ -355,12 +374,12 @@ def test_return_meta_false_returns_pair(utk_folder, cache):
 
 def test_second_call_loads_from_cache(utk_folder, cache, monkeypatch):
     (X1, y1, meta1), caught1 = _load(utk_folder, image_size=16, cache_dir=cache)
-    assert len(list(cache.glob("*.npz"))) == 1
+    assert len(list(cache.glob("*.json"))) == 1
 
     def fail(path, image_size):
         raise AssertionError(f"{path} was decoded despite the cache")
 
-    monkeypatch.setattr(utkface_module, "_decode_image", fail)
+    monkeypatch.setattr(images_module, "_decode_image", fail)
     (X2, y2, meta2), caught2 = _load(utk_folder, image_size=16, cache_dir=cache)
     np.testing.assert_array_equal(X1, X2)
     assert X2.dtype == np.float32
@@ -374,7 +393,7 @@ def test_second_call_loads_from_cache(utk_folder, cache, monkeypatch):
 
 def test_cache_leaves_no_temporary_files(utk_folder, cache):
     _load(utk_folder, image_size=16, cache_dir=cache)
-    assert sorted(p.suffix for p in cache.iterdir()) == [".npy", ".npz"]
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".npy"]
 
 
 def test_uint8_are_the_float32_images_times_255(utk_folder, cache):
@@ -471,12 +490,12 @@ def test_other_image_size_is_cached_separately(utk_folder, cache, count_decodes)
     (X8, _, _), _ = _load(utk_folder, image_size=8, cache_dir=cache)
     assert X16.shape[-1] == 16 and X8.shape[-1] == 8
     assert len(count_decodes) == 2 * (len(GOOD) + len(CORRUPT))
-    assert len(list(cache.glob("*.npz"))) == 2
+    assert len(list(cache.glob("*.json"))) == 2
 
 
 def test_damaged_cache_file_is_decoded_again(utk_folder, cache):
     (X1, y1, _), _ = _load(utk_folder, image_size=16, cache_dir=cache)
-    (cache_file,) = cache.glob("*.npz")
+    (cache_file,) = cache.glob("*.json")
     cache_file.write_bytes(b"not a zip file")
     (X2, y2, _), _ = _load(utk_folder, image_size=16, cache_dir=cache)
     np.testing.assert_array_equal(X1, X2)
@@ -502,12 +521,12 @@ def test_cache_dir_false_decodes_every_time(utk_folder, count_decodes):
 def test_default_cache_dir_honours_environment(utk_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("SK_KLPENALTY_CACHE", str(tmp_path / "env_cache"))
     _load(utk_folder, image_size=8)
-    assert len(list((tmp_path / "env_cache").glob("*.npz"))) == 1
+    assert len(list((tmp_path / "env_cache").glob("*.json"))) == 1
 
     monkeypatch.delenv("SK_KLPENALTY_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     _load(utk_folder, image_size=8)
-    assert len(list((tmp_path / "xdg" / "sk_klpenalty").glob("*.npz"))) == 1
+    assert len(list((tmp_path / "xdg" / "sk_klpenalty").glob("*.json"))) == 1
 
 
 def test_missing_folder_raises(tmp_path):
@@ -532,7 +551,7 @@ def test_folder_without_usable_image_raises(tmp_path, cache):
     assert "junk" in message
     assert "'notes.txt'" in message and "'abc_0_1_2017.jpg'" in message
     # Nothing is cached for a failed load.
-    assert not list(cache.glob("*.npz"))
+    assert not list(cache.glob("*.json"))
 
 
 def test_empty_folder_raises(tmp_path):
@@ -585,3 +604,224 @@ def test_name_parsing_table():
     assert parse("20170116174525125.jpg") is None
     assert parse("150_0_0_1.jpg") == (150, 0, 0)
     assert parse("151_0_0_1.jpg") is None
+
+
+# --------------------------------------------------------------------------
+# load_npz
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def arrays():
+    rng = np.random.default_rng(0)
+    X = rng.random((12, 3, 4, 4), dtype=np.float32)
+    return X, np.arange(12) % 3, np.arange(12) // 2
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_npz_uncompressed_x_is_a_read_only_map(tmp_path, arrays, order):
+    X, y, groups = arrays
+    X = np.asarray(X, order=order)
+    # y first, so that X is not the archive's first member.
+    np.savez(tmp_path / "d.npz", y=y, X=X, groups=groups)
+    X2, y2, groups2 = load_npz(tmp_path / "d.npz")
+    assert isinstance(X2, np.memmap) and X2.mode == "r" and not X2.flags.writeable
+    assert X2.filename == str(tmp_path / "d.npz")
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(groups2, groups)
+
+
+def test_npz_mmap_false_and_compressed_read_into_memory(tmp_path, arrays):
+    X, y, _ = arrays
+    np.savez(tmp_path / "plain.npz", X=X, y=y)
+    np.savez_compressed(tmp_path / "small.npz", X=X, y=y)
+    for path, kwargs in [("plain.npz", {"mmap": False}), ("small.npz", {})]:
+        X2, y2, groups = load_npz(tmp_path / path, **kwargs)
+        assert type(X2) is np.ndarray and groups is None
+        np.testing.assert_array_equal(X2, X)
+        np.testing.assert_array_equal(y2, y)
+
+
+@pytest.mark.parametrize(
+    ("arrays_saved", "match"),
+    [
+        ({"y": [0, 1]}, "holds no array 'X'"),
+        ({"X": np.zeros((2, 3))}, "holds no array 'y'"),
+        ({"X": np.zeros((5, 3)), "y": [0, 1, 1, 0]}, r"X has shape \(5, 3\) but y"),
+        ({"X": np.zeros((2, 3)), "y": [0, 1], "groups": [1]}, "groups has shape"),
+        ({"X": np.zeros((2, 3)), "y": [1, 1]}, "fewer than 2 classes"),
+    ],
+)
+def test_npz_bad_layouts(tmp_path, arrays_saved, match):
+    np.savez(tmp_path / "bad.npz", **arrays_saved)
+    with pytest.raises(ValueError, match=match):
+        load_npz(tmp_path / "bad.npz")
+
+
+def test_npz_not_an_archive_and_bad_mmap(tmp_path):
+    np.save(tmp_path / "X.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not an .npz archive"):
+        load_npz(tmp_path / "X.npy")
+    with pytest.raises(TypeError, match="mmap"):
+        load_npz(tmp_path / "X.npy", mmap="yes")
+
+
+# --------------------------------------------------------------------------
+# load_image_folder
+# --------------------------------------------------------------------------
+
+
+def _class_folder(root, layout):
+    """Class folders of solid images: {class name: [RGB colour per image]}."""
+    for name, colours in layout.items():
+        (root / name).mkdir(parents=True)
+        for i, colour in enumerate(colours):
+            _write_image(root / name / f"img{i}.png", colour)
+    return root
+
+
+NUMERIC = {"2": [(0, 200, 0)] * 2, "10": [(0, 0, 200)], "1": [(200, 0, 0)] * 3}
+
+
+def _load_folder(folder, **kwargs):
+    """Call load_image_folder; return (X, y) and the UserWarnings it issued."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = load_image_folder(folder, 8, **kwargs)
+    return result, [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_numeric_class_names_are_ordered_as_numbers(tmp_path):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    (X, y), caught = _load_folder(folder, cache_dir=False)
+    assert caught == [] and y.dtype == np.int64
+    assert y.tolist() == [1, 1, 1, 2, 2, 10]
+    assert X.shape == (6, 3, 8, 8) and X.dtype == np.uint8
+    # Each image is its class's colour: images and labels are aligned.
+    np.testing.assert_array_equal(X[:, :, 0, 0].argmax(axis=1), [0, 0, 0, 1, 1, 2])
+
+
+def test_non_integral_numbers_give_float_labels(tmp_path):
+    folder = _class_folder(tmp_path / "g", {"1.5": [(9, 9, 9)], "0.5": [(9, 9, 9)]})
+    (_, y), _ = _load_folder(folder, cache_dir=False, dtype="float32")
+    assert y.dtype == np.float64 and y.tolist() == [0.5, 1.5]
+
+
+def test_classes_give_the_order_of_named_folders(tmp_path):
+    layout = {"high": [(0, 0, 200)], "low": [(200, 0, 0)] * 2, "mid": [(0, 200, 0)]}
+    folder = _class_folder(tmp_path / "named", layout)
+    (X, y), _ = _load_folder(folder, classes=["low", "mid", "high"], cache_dir=False)
+    assert y.tolist() == ["low", "low", "mid", "high"]
+    np.testing.assert_array_equal(X[:, :, 0, 0].argmax(axis=1), [0, 0, 1, 2])
+
+
+def test_float32_images_are_the_uint8_ones_over_255(tmp_path):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    (X8, _), _ = _load_folder(folder, cache_dir=False)
+    (X, _), _ = _load_folder(folder, cache_dir=False, dtype="float32")
+    assert X.dtype == np.float32
+    np.testing.assert_array_equal(X, X8.astype(np.float32) / 255)
+
+
+@pytest.mark.parametrize(
+    ("layout", "kwargs", "error", "match"),
+    [
+        (
+            {"low": [(1, 1, 1)], "high": [(1, 1, 1)]},
+            {},
+            ValueError,
+            r"classes=\[\.\.\.\]",
+        ),
+        (NUMERIC, {"classes": ["1", "2", "3"]}, ValueError, r"no folder \['3'\]"),
+        (NUMERIC, {"classes": ["1", "2"]}, ValueError, r"not named \['10'\]"),
+        (NUMERIC, {"classes": ["1", "2", "10", "1"]}, ValueError, "classes must name"),
+        (NUMERIC, {"classes": "1 2 10"}, TypeError, "classes must be a list"),
+        ({"1": [(1, 1, 1)]}, {}, ValueError, "2 or more class folders"),
+        ({"1": [(1, 1, 1)], "2": []}, {}, ValueError, r"\['2'\] hold no readable"),
+        (NUMERIC, {"image_size": 4}, ValueError, "image_size"),
+        (NUMERIC, {"dtype": "int8"}, ValueError, "dtype"),
+        (NUMERIC, {"cache_dir": 1}, TypeError, "cache_dir"),
+    ],
+)
+def test_folder_bad_layouts(tmp_path, forbid_decodes, layout, kwargs, error, match):
+    folder = _class_folder(tmp_path / "bad", layout)
+    with pytest.raises(error, match=match):
+        load_image_folder(folder, **{"image_size": 8, "cache_dir": False, **kwargs})
+
+
+def test_folder_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="path"):
+        load_image_folder(tmp_path / "missing")
+    with pytest.raises(TypeError, match="path"):
+        load_image_folder(None)
+
+
+def test_folder_skips_unreadable_and_non_image_files_with_one_warning(tmp_path):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    (folder / "1" / "notes.txt").write_text("not an image")
+    (folder / "2" / "broken.jpg").write_bytes(b"not a jpeg")
+    (folder / "10" / "deeper").mkdir()
+    _write_image(folder / "10" / "deeper" / "x.png", (0, 0, 200))
+    (X, y), caught = _load_folder(folder, cache_dir=False)
+    assert y.tolist() == [1, 1, 1, 2, 2, 10, 10]  # subfolders count too
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "load_image_folder skipped 2 of 9 files" in message
+    assert re.search(r"\b1 not an image file", message) and "'1/notes.txt'" in message
+    assert re.search(r"\b1 unreadable", message) and "'2/broken.jpg'" in message
+
+
+def test_folder_class_of_unreadable_images_raises(tmp_path):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    for path in (folder / "10").iterdir():
+        path.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"\['10'\] hold no readable image"):
+        _load_folder(folder, cache_dir=False)
+
+
+def test_folder_second_call_decodes_nothing(tmp_path, cache, forbid_decodes_later):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    (folder / "2" / "broken.jpg").write_bytes(b"not a jpeg")
+    (X1, y1), caught1 = _load_folder(folder, cache_dir=cache)
+    forbid_decodes_later()
+    (X2, y2), caught2 = _load_folder(folder, cache_dir=cache)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert [str(w.message) for w in caught2] == [str(w.message) for w in caught1]
+    (X3, _), _ = _load_folder(folder, cache_dir=cache, mmap=True)
+    assert isinstance(X3, np.memmap) and X3.mode == "r" and not X3.flags.writeable
+    np.testing.assert_array_equal(X3, X1)
+
+
+def test_folder_changed_file_is_decoded_again(tmp_path, cache, count_decodes):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    _load_folder(folder, cache_dir=cache)
+    _write_image(folder / "10" / "new.png", (0, 0, 200))
+    (_, y), _ = _load_folder(folder, cache_dir=cache)
+    assert y.tolist().count(10) == 2
+    assert len(count_decodes) == 6 + 7
+
+
+def test_folder_ignores_hidden_folders(tmp_path):
+    folder = _class_folder(tmp_path / "grades", NUMERIC)
+    _class_folder(folder / ".ipynb_checkpoints", {"5": [(1, 1, 1)]})
+    (_, y), caught = _load_folder(folder, cache_dir=False)
+    assert sorted(set(y.tolist())) == [1, 2, 10] and caught == []
+
+
+def test_npz_missing_file_raises(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_npz(tmp_path / "missing.npz")
+
+
+def test_damaged_cached_images_are_decoded_again(utk_folder, cache):
+    (X1, y1, _), _ = _load(utk_folder, image_size=16, cache_dir=cache)
+    (images_file,) = cache.glob("*.npy")
+    images_file.write_bytes(images_file.read_bytes()[:200])  # truncated
+    for mmap in (False, True):
+        (X2, y2, _), _ = _load(
+            utk_folder, image_size=16, cache_dir=cache, dtype="uint8", mmap=mmap
+        )
+        np.testing.assert_array_equal(X2.astype(np.float32) / 255, X1)
+        np.testing.assert_array_equal(y1, y2)

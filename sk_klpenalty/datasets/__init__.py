@@ -1,18 +1,11 @@
-"""Ordinal image data sets for trying out ordinal classifiers.
-
-Two loaders are provided:
-
-* :func:`load_rotated_digits` builds an offline ordinal benchmark from the
-  scikit-learn digits: the label is the (binned) rotation angle of a digit.
-* :func:`load_utkface` reads a UTKFace folder that the user downloaded
-  themselves; the label is the age parsed from each file name.
-
-Only numpy, scipy, scikit-learn and the standard library are imported here;
-Pillow is imported inside the UTKFace functions so that ``import sk_klpenalty``
-stays light.
+"""Ordinal data sets: :func:`load_rotated_digits` (built in, offline),
+:func:`load_utkface` (a UTKFace folder you downloaded) and your own data,
+:func:`load_image_folder` (one subfolder per class) and :func:`load_npz`.
+Pillow is imported only to decode images, keeping ``import sk_klpenalty`` light.
 """
 
 from .rotated_digits import load_rotated_digits
+from .user_data import load_image_folder, load_npz
 from .utkface import load_utkface
 
-__all__ = ["load_rotated_digits", "load_utkface"]
+__all__ = ["load_image_folder", "load_npz", "load_rotated_digits", "load_utkface"]
