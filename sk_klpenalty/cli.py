@@ -332,7 +332,9 @@ def _estimator(args, settings: dict, X):
         if args.backbone_lr is not None:
             from .modules import head_name
 
-            head = head_name(module if not callable(module) else module())
+            from torch import nn
+
+            head = head_name(module if isinstance(module, nn.Module) else module())
             params["optimizer__param_groups"] = [(f"{head}.*", {"lr": settings["lr"]})]
     elif args.weights is not None or args.backbone_lr is not None:
         raise UserError("--weights and --backbone-lr need --backbone")

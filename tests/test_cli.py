@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pytest
 from conftest import torch_threads
 
@@ -261,3 +262,30 @@ def test_precision_must_be_fp32_or_bf16(capsys):
         main(["compare", "--precision", "fp16"])
     assert exit_info.value.code == 2
     assert "--precision" in capsys.readouterr().err
+
+
+def test_own_data_in_an_npz_and_an_image_folder_run_the_comparison(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], 40)
+    X = (rng.rand(120, 1, 8, 8) * 0.3 + y[:, None, None, None] * 0.3).astype("f4")
+    np.savez(tmp_path / "data.npz", X=X, y=y, groups=np.arange(120) // 2)
+    args = ["compare", *QUICK, "--no-controls", "--out", str(tmp_path / "a")]
+    assert main([*args, "--data", f"npz:{tmp_path / 'data.npz'}"]) == 0
+    printed = capsys.readouterr().out
+    assert "Groups: no group is on both sides of any split." in printed
+    assert "| alpha=1 sigma=2 | argmax |" in printed
+    for label, name in enumerate(["mild", "moderate", "severe"]):
+        folder = tmp_path / "images" / name
+        folder.mkdir(parents=True)
+        for i in range(12):
+            value = 40 + 80 * label + rng.randint(0, 20)
+            Image.new("RGB", (20, 20), (value, value, value)).save(folder / f"{i}.png")
+    folder = ["--data", f"folder:{tmp_path / 'images'}", "--image-size", "8"]
+    order = ["--classes", "mild,moderate,severe"]
+    args[-1] = str(tmp_path / "b")
+    assert main([*args, *folder, *order]) == 0
+    assert "| baseline | argmax |" in capsys.readouterr().out
+    assert main([*args, *folder]) == 2  # names, not numbers: the order is needed
+    assert "classes" in capsys.readouterr().err

@@ -43,3 +43,16 @@ def test_compare_report_example_prints_and_writes_the_report(tmp_path):
     assert "control: permuted order" in printed
     for name in ("report.md", "results.csv", "summary.json", "plot.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0, name
+
+
+def test_fine_tuning_example_runs_with_a_local_weights_file(tmp_path):
+    torchvision = pytest.importorskip("torchvision")
+    import torch
+
+    weights = tmp_path / "resnet18.pt"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights)
+    printed = _run(
+        "fine_tune_backbone.py", "--weights", str(weights), "--out", str(tmp_path / "r")
+    )
+    assert "Groups: no group is on both sides of any split." in printed
+    assert "| alpha=1 sigma=2 | argmax |" in printed
