@@ -4,8 +4,8 @@ import pytest
 
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.compare import compare_penalty
-from sk_klpenalty.compare.sections import FAIR_DECODES
 from sk_klpenalty.compare.formatting import fmt
+from sk_klpenalty.compare.sections import FAIR_DECODES
 
 
 @pytest.fixture(scope="module")
