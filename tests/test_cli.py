@@ -289,3 +289,32 @@ def test_own_data_in_an_npz_and_an_image_folder_run_the_comparison(tmp_path, cap
     assert "| baseline | argmax |" in capsys.readouterr().out
     assert main([*args, *folder]) == 2  # names, not numbers: the order is needed
     assert "classes" in capsys.readouterr().err
+
+
+def test_the_command_the_function_and_the_data_loader_share_one_default_job():
+    import inspect
+
+    from sk_klpenalty import load_rotated_digits
+    from sk_klpenalty.cli import _estimator, _settings, build_parser
+    from sk_klpenalty.compare import compare_penalty, defaults, setup
+
+    args = build_parser().parse_args(["compare"])
+    kind, path, settings = _settings(args, ["compare"])
+    command = _estimator(args, settings, np.zeros((2, 1, 12, 12), np.float32))
+    function = defaults.estimator()  # what compare_penalty(X, y) fits
+    plain = (bool, int, float, str, type(None))
+    same = {
+        k: v for k, v in function.get_params(deep=False).items() if isinstance(v, plain)
+    }
+    assert {k: command.get_params(deep=False)[k] for k in same} == same
+    cosine = [dict(c)["lr_schedule"] for c in (command.callbacks, function.callbacks)]
+    assert {c.policy.__name__ for c in cosine} == {"CosineAnnealingLR"}
+    assert {c.kwargs["T_max"] for c in cosine} == {defaults.EPOCHS}
+    signature = inspect.signature(compare_penalty).parameters
+    for option, name in [("alphas", "alphas"), ("sigmas", "sigmas"), ("decodes", "decodes"),
+                         ("sigma_decays", "sigma_decays")]:  # fmt: skip
+        assert tuple(getattr(args, option)) == tuple(signature[name].default)
+    assert (args.cv, args.repeats) == (defaults.FOLDS, defaults.REPEATS)
+    loader = inspect.signature(load_rotated_digits).parameters
+    assert loader["n_rotations"].default == args.rotations == 6
+    assert loader["image_size"].default == setup.IMAGE_SIZES[kind] == 12
