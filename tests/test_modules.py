@@ -117,14 +117,18 @@ def test_other_layouts_are_a_clear_error():
         size_head(nn.Sequential(nn.Flatten(), nn.Linear(4, 10)), 3)
 
 
-@pytest.fixture(scope="module")
-def rgb():
+def _rgb():
     """uint8 RGB images whose label is the brightness of the red channel."""
     rng = np.random.RandomState(0)
     y = rng.randint(0, 5, 100)
     X = rng.randint(0, 40, (100, 3, 16, 16)).astype(np.uint8)
     X[:, 0] += (y * 50)[:, None, None].astype(np.uint8)
     return X, y
+
+
+@pytest.fixture(scope="module")
+def rgb():
+    return _rgb()
 
 
 @pytest.mark.parametrize(
@@ -188,14 +192,6 @@ def build_start(clf):
     """The trunk's initial weights: a fit with no epochs, same seed."""
     fresh = clone(clf).set_params(max_epochs=0, callbacks=None).fit(*_rgb())
     return fresh.module_.trunk[0].weight
-
-
-def _rgb():
-    rng = np.random.RandomState(0)
-    y = rng.randint(0, 5, 100)
-    X = rng.randint(0, 40, (100, 3, 16, 16)).astype(np.uint8)
-    X[:, 0] += (y * 50)[:, None, None].astype(np.uint8)
-    return X, y
 
 
 def test_normalize_scales_each_channel_on_the_device(rgb):
