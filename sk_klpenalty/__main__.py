@@ -1,4 +1,4 @@
-"""``python -m sk_klpenalty compare|bench``."""
+"""``python -m sk_klpenalty compare``."""
 
 import sys
 

@@ -330,9 +330,9 @@ def _estimator(args, settings: dict, X):
         module, params["normalize"] = setup.backbone(args.backbone, args.weights)
         params["module"] = module
         if args.backbone_lr is not None:
-            from .modules import head_name
-
             from torch import nn
+
+            from .modules import head_name
 
             head = head_name(module if isinstance(module, nn.Module) else module())
             params["optimizer__param_groups"] = [(f"{head}.*", {"lr": settings["lr"]})]

@@ -311,9 +311,8 @@ def test_the_command_the_function_and_the_data_loader_share_one_default_job():
     assert {c.policy.__name__ for c in cosine} == {"CosineAnnealingLR"}
     assert {c.kwargs["T_max"] for c in cosine} == {defaults.EPOCHS}
     signature = inspect.signature(compare_penalty).parameters
-    for option, name in [("alphas", "alphas"), ("sigmas", "sigmas"), ("decodes", "decodes"),
-                         ("sigma_decays", "sigma_decays")]:  # fmt: skip
-        assert tuple(getattr(args, option)) == tuple(signature[name].default)
+    for name in ("alphas", "sigmas", "decodes", "sigma_decays"):
+        assert tuple(getattr(args, name)) == tuple(signature[name].default)
     assert (args.cv, args.repeats) == (defaults.FOLDS, defaults.REPEATS)
     loader = inspect.signature(load_rotated_digits).parameters
     assert loader["n_rotations"].default == args.rotations == 6
