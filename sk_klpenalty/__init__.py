@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # What users use: the estimators, the report, the metrics and the data.
 _EXPORTS = {
