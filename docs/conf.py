@@ -261,7 +261,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_" if HAS_TORCHVISION else r"/plot_(?!fine_tune)",
     "reset_argv": "gallery_helpers.reset_argv",
-    "image_scrapers": ("matplotlib", "gallery_helpers.scrape_figures"),
+    "image_scrapers": ("gallery_helpers.scrape_figures", "matplotlib"),
     "abort_on_example_error": True,
     "only_warn_on_example_error": False,
     "remove_config_comments": True,

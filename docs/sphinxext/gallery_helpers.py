@@ -39,7 +39,9 @@ def scrape_figures(block, block_vars, gallery_conf, **kwargs) -> str:
 
     ``CompareResult.plot()`` returns a ``matplotlib.figure.Figure`` that
     pyplot does not manage, so sphinx-gallery's matplotlib scraper (which
-    asks pyplot) does not see it.
+    asks pyplot) does not see it. Runs before that scraper, and marks
+    pyplot's figures as seen, so that a closed pyplot figure left in a
+    variable is not shown twice.
     """
     from matplotlib.figure import Figure
     from sphinx_gallery.scrapers import figure_rst
@@ -47,13 +49,13 @@ def scrape_figures(block, block_vars, gallery_conf, **kwargs) -> str:
     paths = []
     images = block_vars["image_path_iterator"]
     for value in list(block_vars["example_globals"].values()):
-        if not isinstance(value, Figure) or value.canvas.manager is not None:
+        if not isinstance(value, Figure) or getattr(value, "_shown_in_gallery", False):
             continue
-        if getattr(value, "_shown_in_gallery", False):
-            continue
+        value._shown_in_gallery = True
+        if value.canvas.manager is not None:
+            continue  # pyplot's: the matplotlib scraper, which runs next, saves it
         path = images.next()
         value.savefig(path, dpi=80)
-        value._shown_in_gallery = True
         paths.append(path)
     return figure_rst(paths, gallery_conf["src_dir"])
 
