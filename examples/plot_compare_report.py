@@ -11,8 +11,8 @@ function from the command line.
 
 Run it from a checkout::
 
-    python examples/plot_compare_report.py [OUT_DIR]               # 900 images, 8 epochs
-    python examples/plot_compare_report.py [OUT_DIR] --smoke-test  # 150 images, 1 epoch
+    python examples/plot_compare_report.py [OUT]               # 900 images, 8 epochs
+    python examples/plot_compare_report.py [OUT] --smoke-test  # 150 images, 1 epoch
 
 The documentation builds it with ``--smoke-test``: its numbers there come
 from one epoch on 150 images and say nothing about the method.

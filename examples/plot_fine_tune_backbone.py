@@ -17,8 +17,10 @@ and normalises the images as ImageNet pretraining did (``normalize``).
 Needs torchvision, installed beside a torch its wheels are built for.
 Nothing is downloaded. Run it from a checkout::
 
-    python examples/plot_fine_tune_backbone.py [--weights resnet18.pt]   # 1,800 images, 6 epochs
-    python examples/plot_fine_tune_backbone.py --smoke-test              # 120 images, 1 epoch
+    python examples/plot_fine_tune_backbone.py [--weights resnet18.pt]
+    python examples/plot_fine_tune_backbone.py --smoke-test
+
+The first trains on 1,800 images for 6 epochs, the second on 120 for one.
 
 At full size this is a GPU job (add ``device="cuda"`` to the estimator).
 Where the documentation is built without torchvision, this page shows the
