@@ -11,10 +11,8 @@ __all__ = ["corn_loss", "corn_probabilities", "CORNLoss"]
 
 
 def corn_loss(logits, y, n_classes: int, sample_weight=None) -> torch.Tensor:
-    """The CORN loss: mean binary cross-entropy over the conditional tasks.
-
-    As ``coral_pytorch.losses.corn_loss``: the sum over every (sample, task)
-    pair with ``y >= k`` of the BCE of "is ``y > k``?", over the number of pairs.
+    """The CORN loss: the mean binary cross-entropy of "is ``y > k``?" over the
+    (sample, task ``k``) pairs with ``y >= k``, as ``coral_pytorch``'s.
 
     Parameters
     ----------
@@ -44,14 +42,13 @@ def corn_loss(logits, y, n_classes: int, sample_weight=None) -> torch.Tensor:
     logits = logits.float()
     tasks = torch.arange(n_classes - 1, device=logits.device)
     y = y.to(logits.device).unsqueeze(1)
-    in_task = y >= tasks  # the condition y > k - 1 of task k
     above = (y > tasks).float()
     bce = F.binary_cross_entropy_with_logits(logits, above, reduction="none")
-    if sample_weight is None:
-        return torch.where(in_task, bce, 0.0).sum() / in_task.sum()
-    weight = torch.as_tensor(sample_weight, device=logits.device, dtype=logits.dtype)
-    pairs = in_task * weight.unsqueeze(1)
-    return (bce * pairs).sum() / pairs.sum().clamp_min(torch.finfo(logits.dtype).tiny)
+    pairs = (y >= tasks).float()  # task k conditions on y > k - 1
+    if sample_weight is not None:
+        weight = torch.as_tensor(sample_weight, device=logits.device).float()
+        pairs = pairs * weight.unsqueeze(1)
+    return (bce * pairs).sum() / pairs.sum().clamp_min(torch.finfo(pairs.dtype).tiny)
 
 
 def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -81,7 +78,7 @@ def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
 
 
 class CORNLoss(nn.Module):
-    """:func:`corn_loss` as a skorch ``criterion``, with ``K`` = outputs + 1.
+    """:func:`corn_loss` as a skorch ``criterion`` (``K`` = outputs + 1).
 
     Examples
     --------
@@ -90,5 +87,4 @@ class CORNLoss(nn.Module):
     """
 
     def forward(self, logits, target, sample_weight=None) -> torch.Tensor:
-        """The loss of a batch of conditional logits and class indices."""
         return corn_loss(logits, target, logits.shape[1] + 1, sample_weight)
