@@ -1,5 +1,7 @@
 """The rotated-digits benchmark: built in, offline, ordered labels (angle bins)."""
 
+import contextlib
+
 import numpy as np
 from scipy import ndimage
 from sklearn.datasets import load_digits
@@ -12,15 +14,13 @@ __all__ = ["load_rotated_digits"]
 
 def _check_random_state(random_state) -> np.random.RandomState:
     """scikit-learn's ``check_random_state``, naming the parameter; no bools."""
-    try:
-        if isinstance(random_state, bool):
-            raise ValueError  # True is a bug, not the seed 1
-        return check_random_state(random_state)
-    except ValueError as exc:  # a negative seed, a str, ...
-        raise (ValueError if is_int(random_state) else TypeError)(
-            "random_state must be None, an int in [0, 2**32 - 1] or a "
-            f"numpy.random.RandomState, got {random_state!r}."
-        ) from exc
+    with contextlib.suppress(ValueError):
+        if not isinstance(random_state, bool):  # True is a bug, not the seed 1
+            return check_random_state(random_state)
+    raise (ValueError if is_int(random_state) else TypeError)(
+        "random_state must be None, an int in [0, 2**32 - 1] or a "
+        f"numpy.random.RandomState, got {random_state!r}."
+    )
 
 
 def _centred_digits(image_size: int) -> np.ndarray:
