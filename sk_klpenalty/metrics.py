@@ -1,11 +1,5 @@
-"""Ordinal metrics and scorers, on top of scikit-learn's.
-
-Errors are in label units (years for ages). The quadratic weighted kappa is
-scikit-learn's, whose weights are squared distances between the *positions*
-of the labels. ``amae`` and ``mmae`` (Baccianella et al. 2009) average over the
-classes present in ``y_true``. The ranked probability score depends on the
-order of the classes, not their values.
-"""
+"""Ordinal metrics and scorers on top of scikit-learn's; errors are in label
+units (years for ages), the kappa's weights in label positions."""
 
 from __future__ import annotations
 
@@ -59,10 +53,8 @@ def within_k_accuracy(y_true, y_pred, k: float = 1.0) -> float:
 
 
 def amae(y_true, y_pred) -> float:
-    """Average MAE: the mean of the per-class MAE over the classes in ``y_true``.
-
-    Every class counts the same, however rare (the MAE weighted by one over
-    the size of each sample's class).
+    """Average MAE: the mean of the per-class MAE over the classes in ``y_true``
+    (Baccianella et al. 2009): every class counts the same, however rare.
 
     Examples
     --------
@@ -95,10 +87,9 @@ def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
     """Mean ranked probability score (RPS) of predicted class probabilities.
 
     ``RPS_i = 1/(K-1) * sum_{k<K} (F_ik - O_ik)^2``, ``F_ik`` the predicted
-    probability of the ``k`` lowest classes and ``O_ik`` 1 if the true class
-    is among them (Epstein 1969; Murphy 1971): 0 for a certain correct
-    prediction, 1 for a certain prediction of the farthest class. dlordinal's
-    is the same sum without the ``1/(K-1)``.
+    probability of the ``k`` lowest classes, ``O_ik`` 1 if the true class is
+    among them (Epstein 1969): 0 if certain and right, 1 if certain of the
+    farthest class. dlordinal's omits the ``1/(K-1)``.
 
     Parameters
     ----------

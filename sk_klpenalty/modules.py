@@ -215,25 +215,11 @@ def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
 def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
     """The network for samples of ``sample_shape`` and ``n_outputs`` outputs.
 
-    Parameters
-    ----------
-    module : None, nn.Module class or factory, or nn.Module
-        None picks :class:`SimpleCNN` for images ``(C, H, W)`` and
-        :class:`MLP` for features ``(F,)``, sized by ``X``. A class or factory
-        is called with ``kwargs``, and ``num_classes`` where it takes it
-        (torchvision, timm); an instance is copied (loaded weights included),
-        so that every fit starts from it. Known layouts are then sized by
-        :func:`size_head`.
-    kwargs : dict
-        The ``module__*`` parameters; they win over those ``X`` sets.
-    sample_shape : tuple or None
-        The shape of one sample of ``X``; None before ``fit``.
-    n_outputs : int or None
-        Outputs per sample; None leaves the network as ``kwargs`` make it.
-
-    Returns
-    -------
-    nn.Module
+    None picks :class:`SimpleCNN` for images ``(C, H, W)`` and :class:`MLP`
+    for features ``(F,)``, sized by the sample shape; ``kwargs`` (``module__*``)
+    win. A class or factory is called with ``kwargs``, and ``num_classes``
+    where it takes it; an instance is copied, so every fit starts from its
+    weights. Known layouts are then sized by :func:`size_head`.
     """
     if module is None:
         if sample_shape is None:

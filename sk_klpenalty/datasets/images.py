@@ -25,10 +25,7 @@ _MAX_AGE = 150  # UTKFace ages are 0..116; a larger first field is no age
 # torchvision's ImageFolder extensions (IMG_EXTENSIONS), any case.
 _EXTENSIONS = tuple(".bmp .jpeg .jpg .pgm .png .ppm .tif .tiff .webp".split())
 _UNREADABLE = "unreadable or corrupt image"
-
-
-def _not_image(extensions) -> str:
-    return f"not an image file (extension other than {'/'.join(extensions)})"
+_NOT_IMAGE = "not an image file (extension other than {})"
 
 
 def _check_args(path, what: str, image_size, cache_dir, dtype, mmap):
@@ -172,12 +169,10 @@ def load_utkface(
 ) -> tuple:
     """Load a UTKFace folder that you downloaded yourself (age estimation).
 
-    UTKFace (https://susanqq.github.io/UTKFace/) names its images
-    ``[age]_[gender]_[race]_[date&time].jpg`` (often ``.jpg.chip.jpg``). The
-    files directly in ``path`` are read in name order. Files that are no
-    .jpg/.jpeg/.png, whose name has no age (0..150) or that Pillow cannot
-    decode are skipped, counted in one UserWarning. Gender (0/1) and race
-    (0..4) are -1 where the name lacks them.
+    The files directly in ``path``, named ``[age]_[gender]_[race]_[date].jpg``
+    (often ``.jpg.chip.jpg``), in name order. Files that are no .jpg/.jpeg/.png,
+    have no age (0..150) in their name or cannot be decoded are skipped, counted
+    in one UserWarning. Gender (0/1) and race (0..4) are -1 where missing.
 
     Parameters
     ----------
@@ -227,7 +222,7 @@ def load_utkface(
 
     with os.scandir(folder) as entries:
         names = sorted(entry.name for entry in entries if entry.is_file())
-    not_image = _not_image((".jpg", ".jpeg", ".png"))
+    not_image = _NOT_IMAGE.format(".jpg/.jpeg/.png")
     skipped = {not_image: [], "no age in the file name": []}
     rows, n_outside = {}, 0
     for name in names:
@@ -301,11 +296,11 @@ def load_image_folder(
 ) -> tuple:
     """Load images stored one subfolder per class (torchvision's ImageFolder).
 
-    Folder names that are all numbers are ordered, and returned, as numbers
-    (int if integral); otherwise ``classes`` gives the order and ``y`` holds
-    the names. Samples come class by class (hidden folders are ignored), each
-    folder's files (subfolders too) in name order. Files that are no image or
-    that Pillow cannot decode are skipped, counted in one UserWarning.
+    Folder names that are all numbers are ordered and returned as numbers;
+    otherwise ``classes`` gives the order and ``y`` holds the names. Samples
+    come class by class, each folder's files (subfolders too) in name order;
+    hidden folders are ignored. Files that are no image or cannot be decoded
+    are skipped, counted in one UserWarning.
 
     Parameters
     ----------
@@ -357,7 +352,8 @@ def load_image_folder(
     unreadable = set(failed)
     index = [k for k, file in zip(index, files, strict=True) if file not in unreadable]
     _check_filled(names, index)
-    skipped = {_not_image(_EXTENSIONS): not_images, _UNREADABLE: failed}
+    skipped = {_NOT_IMAGE.format("/".join(_EXTENSIONS)): not_images}
+    skipped[_UNREADABLE] = failed
     n_files = len(files) + len(not_images)
     _warn_skipped("load_image_folder", folder, n_files, skipped)
     X = images if as_uint8 else np.divide(images, 255, dtype=np.float32)

@@ -1,11 +1,5 @@
-"""Cross-entropy plus ``alpha`` times KL to a kernel over the class values, the
-report's two controls (its smoothing without the order, or over a shuffled
-order), and the regression peer's weighted MSE.
-
-With targets ``p_i`` and ``q_i = softmax(z_i)``, ``ce_weight * CE + alpha *
-KL(p_i || q_i)`` is ``-sum_k w_ik log q_ik + alpha * sum_k p_ik log p_ik`` with
-``w_i = ce_weight * onehot(t_i) + alpha * p_i``: one product with ``log q``.
-"""
+"""Cross-entropy plus ``alpha`` times KL to a kernel over the class values,
+the report's two controls, and the regression peer's weighted MSE."""
 
 import functools
 import math
@@ -55,7 +49,9 @@ def _values(class_values, logits: torch.Tensor) -> torch.Tensor:
 
 
 def _loss(logits, target, rows, alpha, ce_weight, class_values, sample_weight):
-    """The loss with the targets ``rows(values, target)`` (B, K)."""
+    """The loss with the targets ``p = rows(values, target)`` (B, K):
+    ``-sum_k w_k log q_k + alpha * sum_k p_k log p_k``, ``w = ce_weight *
+    onehot(target) + alpha * p``, one product with ``log q``."""
     alpha, ce_weight = check_weights(alpha, ce_weight)
     logits = logits.float()
     if alpha == 0 and sample_weight is None:  # exactly torch's cross-entropy
@@ -87,8 +83,7 @@ def ce_kl_loss(
 ) -> torch.Tensor:
     """Batch mean of ``ce_weight * CE + alpha * KL(p_sigma(v[t]) || softmax(logits))``.
 
-    ``sigma=0`` is the one-hot limit, ``(ce_weight + alpha) * CE``;
-    ``ce_weight=0`` trains on the soft target alone (DLDL, SORD).
+    ``sigma=0`` is the one-hot limit; ``ce_weight=0`` is DLDL/SORD.
 
     Parameters
     ----------
@@ -125,10 +120,8 @@ def ce_kl_loss(
 
 
 class CEKLLoss(nn.Module):
-    """:func:`ce_kl_loss` as a skorch ``criterion``.
-
-    The parameters are attributes that may change between batches (the sigma
-    schedule sets ``sigma`` each epoch); ``class_values`` is a buffer.
+    """:func:`ce_kl_loss` as a skorch ``criterion``; its parameters may change
+    between batches (the sigma schedule sets ``sigma``).
 
     Parameters
     ----------
@@ -174,11 +167,8 @@ class CEKLLoss(nn.Module):
 
 
 class UniformSmoothingKLLoss(CEKLLoss):
-    """Control: KL to uniform label smoothing as spread out as the kernel.
-
-    Class ``k``'s target is ``(1 - eps) * onehot_k + eps / K``, its entropy the
-    mean entropy of the kernel's rows: as much smoothing, but no order.
-    Parameters as :class:`CEKLLoss`.
+    """Control: KL to label smoothing ``(1 - eps) * onehot + eps / K`` with the
+    mean entropy of the kernel's rows: as much smoothing, no order.
 
     Examples
     --------
@@ -237,10 +227,8 @@ def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
 
 
 class PermutedGaussianKLLoss(CEKLLoss):
-    """Control: the kernel penalty over a fixed random order of the classes.
-
-    Class ``k`` takes the value of class ``perm[k]``: each target spreads as in
-    :class:`CEKLLoss`, onto neighbours in the shuffled order only.
+    """Control: the kernel penalty over the classes in a fixed random order
+    (class ``k`` takes the value of class ``perm[k]``).
 
     Parameters
     ----------
@@ -280,8 +268,7 @@ class PermutedGaussianKLLoss(CEKLLoss):
 
 
 class MSELoss(nn.MSELoss):
-    """torch's ``MSELoss``, with optional weights: ``sum_i w_i (x_i - y_i)^2 /
-    sum_i w_i``.
+    """torch's ``MSELoss``, with optional per-sample weights.
 
     Examples
     --------
