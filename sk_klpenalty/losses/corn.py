@@ -68,13 +68,11 @@ def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
     >>> corn_probabilities(torch.zeros(1, 2))  # P(y>0) = 1/2, P(y>1) = 1/4
     tensor([[0.5000, 0.2500, 0.2500]])
     """
-    logits = logits.float()
     # Summed in log space: a sum of non-positive terms never grows, so the
     # survival function never increases in floating point either (no p < 0).
-    survival = torch.exp(torch.cumsum(F.logsigmoid(logits), dim=1))
-    ones = torch.ones_like(survival[:, :1])
-    above = torch.cat([ones, survival, torch.zeros_like(ones)], dim=1)
-    return above[:, :-1] - above[:, 1:]
+    survival = torch.exp(torch.cumsum(F.logsigmoid(logits.float()), dim=1))
+    above = F.pad(F.pad(survival, (1, 0), value=1.0), (0, 1))  # P(y > k - 1)
+    return -torch.diff(above, dim=1)
 
 
 class CORNLoss(nn.Module):
