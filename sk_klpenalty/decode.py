@@ -1,8 +1,5 @@
-"""From predicted class probabilities to one point per sample.
-
-Used by the estimators' ``predict`` / ``predict_expectation`` and by the
-report, which decodes one ``predict_proba`` several ways without refitting.
-"""
+"""From predicted class probabilities to one point per sample (``predict``,
+``predict_expectation``, and the report's decodings of one ``predict_proba``)."""
 
 from __future__ import annotations
 
@@ -43,7 +40,7 @@ def decode_indices(
     ----------
     proba : ndarray of shape (n_samples, n_classes)
     class_values : ndarray of shape (n_classes,)
-        Sorted class values (for ``mean``: distances are in label units).
+        Sorted class values (``mean`` measures distances in label units).
     decode : {"argmax", "mean", "median"}
 
     Returns
@@ -60,12 +57,10 @@ def decode_indices(
         return proba.argmax(axis=1)
     if decode == "median":
         cumulative = np.cumsum(proba, axis=1, dtype=np.float64)
-        # First class whose cumulative probability reaches one half.
         index = (cumulative < 0.5 * cumulative[:, -1:]).sum(axis=1)
         return np.minimum(index, proba.shape[1] - 1)
     values = class_values.astype(np.float64)
     expected = expectation(proba, class_values)
     right = np.clip(np.searchsorted(values, expected), 1, len(values) - 1)
-    left = right - 1
-    nearer_left = expected - values[left] <= values[right] - expected
-    return np.where(nearer_left, left, right)
+    nearer_left = expected - values[right - 1] <= values[right] - expected
+    return np.where(nearer_left, right - 1, right)

@@ -1,18 +1,5 @@
-"""Ordinal metrics and scorers, on top of scikit-learn's.
-
-Errors are in label units (years for ages, bins for angle bins). The
-quadratic weighted kappa follows scikit-learn's ``cohen_kappa_score``, whose
-weights are the squared distances between the *positions* of the labels in
-``labels`` (for gapped labels such as ages 21, 25, 60 the positions 0, 1, 2).
-
-The class-averaged errors ``amae`` and ``mmae`` (Baccianella et al. 2009,
-Cruz-Ramirez et al. 2014) average over the classes *present in* ``y_true``: a
-class absent from a test fold has no error to average, and counting it as 0
-would flatter the model. For labels ``0..K-1`` the errors equal the
-literature's rank distances; for other labels they are in label units, like
-the MAE. The ranked probability score compares cumulative distributions over
-the order of the classes, so it depends on their order, not their values.
-"""
+"""Ordinal metrics and scorers on top of scikit-learn's; errors are in label
+units (years for ages), the kappa's weights in label positions."""
 
 from __future__ import annotations
 
@@ -36,7 +23,6 @@ __all__ = [
     "quadratic_weighted_kappa",
     "ordinal_metrics",
     "ordinal_scorers",
-    "neg_mse_expectation",
     "neg_ranked_probability_score",
 ]
 
@@ -62,38 +48,22 @@ def within_k_accuracy(y_true, y_pred, k: float = 1.0) -> float:
     >>> within_k_accuracy([20, 30, 40], [21, 35, 40], k=1)
     0.6666666666666666
     """
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    return float(np.mean(np.abs(y_true - y_pred) <= k))
-
-
-def _per_class_mae(y_true, y_pred) -> np.ndarray:
-    """MAE of each class present in ``y_true`` (sorted by class)."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
-        raise ValueError(
-            "y_true and y_pred must be non-empty 1-D arrays of the same length, "
-            f"got shapes {y_true.shape} and {y_pred.shape}."
-        )
-    classes, members = np.unique(y_true, return_inverse=True)
-    errors = np.bincount(members, weights=np.abs(y_pred - y_true))
-    return errors / np.bincount(members, minlength=len(classes))
+    error = np.subtract(y_true, y_pred, dtype=np.float64)
+    return float(np.mean(np.abs(error) <= k))
 
 
 def amae(y_true, y_pred) -> float:
-    """Average MAE: the mean over the classes present in ``y_true`` of their MAE.
-
-    Every class counts the same, however rare: a model that always predicts
-    the majority class scores badly. Classes absent from ``y_true`` are left
-    out (there is nothing to average); predictions of any value are allowed.
+    """Average MAE: the mean of the per-class MAE over the classes in ``y_true``
+    (Baccianella et al. 2009): every class counts the same, however rare.
 
     Examples
     --------
     >>> amae([0, 0, 0, 2], [0, 0, 0, 0])  # class 0: 0, class 2: 2
     1.0
     """
-    return float(np.mean(_per_class_mae(y_true, y_pred)))
+    _, members, counts = np.unique(y_true, return_inverse=True, return_counts=True)
+    weight = 1.0 / counts[members.ravel()]
+    return float(mean_absolute_error(y_true, y_pred, sample_weight=weight))
 
 
 def mmae(y_true, y_pred) -> float:
@@ -104,20 +74,22 @@ def mmae(y_true, y_pred) -> float:
     >>> mmae([0, 0, 1, 3], [0, 1, 1, 1])  # class 0: 0.5, class 1: 0, class 3: 2
     2.0
     """
-    return float(np.max(_per_class_mae(y_true, y_pred)))
+    y_true = np.asarray(y_true)
+    overall = mean_absolute_error(y_true, y_pred)  # checks the inputs
+    errors = [
+        mean_absolute_error(y_true, y_pred, sample_weight=y_true == c)
+        for c in np.unique(y_true)
+    ]
+    return float(max(errors, default=overall))
 
 
 def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
     """Mean ranked probability score (RPS) of predicted class probabilities.
 
-    ``RPS_i = 1/(K-1) * sum_{k=1}^{K-1} (F_ik - O_ik)^2``, where ``F_ik`` is
-    the predicted probability of the ``k`` lowest classes and ``O_ik`` is 1
-    if the true class is among them, else 0 (Epstein 1969, normalised as by
-    Murphy 1971): 0 for a certain correct prediction, 1 for a certain
-    prediction of the class farthest from the truth. Probability placed near
-    the true class costs less than probability placed far from it.
-    (dlordinal's ``ranked_probability_score`` is the same sum without the
-    ``1/(K-1)``.)
+    ``RPS_i = 1/(K-1) * sum_{k<K} (F_ik - O_ik)^2``, ``F_ik`` the predicted
+    probability of the ``k`` lowest classes, ``O_ik`` 1 if the true class is
+    among them (Epstein 1969): 0 if certain and right, 1 if certain of the
+    farthest class. dlordinal's omits the ``1/(K-1)``.
 
     Parameters
     ----------
@@ -126,8 +98,7 @@ def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
     y_proba : array-like of shape (n_samples, K)
         Predicted probabilities, columns in the order of ``labels``.
     labels : array-like of shape (K,), optional
-        The class of each column, lowest first (an estimator's ``classes_``).
-        Default: ``0..K-1``.
+        The class of each column, lowest first (``classes_``); default ``0..K-1``.
 
     Returns
     -------
@@ -152,28 +123,19 @@ def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
             f"y_true one per row ({len(y_proba)}); got {labels.shape[0]} labels "
             f"and {len(y_true)} values of y_true."
         )
-    index = _column_of(y_true, labels)
-    predicted = np.cumsum(y_proba, axis=1)[:, :-1]
-    observed = index[:, np.newaxis] <= np.arange(n_classes - 1)
-    return float(np.mean(np.sum((predicted - observed) ** 2, axis=1)) / (n_classes - 1))
-
-
-def _column_of(y_true: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The column of ``labels`` holding each value of ``y_true`` (any order)."""
     order = np.argsort(labels, kind="stable")
-    position = np.searchsorted(labels[order], y_true)
-    position = np.minimum(position, len(labels) - 1)
-    found = labels[order][position] == y_true
-    if not found.all():
-        unknown = np.unique(y_true[~found])[:5].tolist()
+    position = np.searchsorted(labels, y_true, sorter=order).clip(max=n_classes - 1)
+    column = order[position]
+    if unknown := np.unique(y_true[labels[column] != y_true])[:5].tolist():
         raise ValueError(f"y_true holds labels that are not in labels: {unknown}.")
-    return order[position]
+    predicted = np.cumsum(y_proba, axis=1)[:, :-1]
+    observed = column[:, np.newaxis] <= np.arange(n_classes - 1)
+    return float(np.mean((predicted - observed) ** 2))  # also over the K-1 sums
 
 
 def quadratic_weighted_kappa(y_true, y_pred, labels=None) -> float:
-    """Cohen's kappa with quadratic weights (scikit-learn's implementation).
-
-    Returns NaN instead of warning when it is undefined (e.g. one class only).
+    """scikit-learn's Cohen's kappa with quadratic weights; NaN (without a
+    warning) where it is undefined, e.g. one class only.
 
     Examples
     --------
@@ -181,11 +143,9 @@ def quadratic_weighted_kappa(y_true, y_pred, labels=None) -> float:
     1.0
     """
     with warnings.catch_warnings():
-        # scikit-learn warns about single-label folds; NaN says it already.
-        warnings.simplefilter("ignore")
-        return float(
-            cohen_kappa_score(y_true, y_pred, labels=labels, weights="quadratic")
-        )
+        warnings.simplefilter("ignore")  # NaN says it already
+        score = cohen_kappa_score(y_true, y_pred, labels=labels, weights="quadratic")
+    return float(score)
 
 
 def ordinal_metrics(
@@ -207,19 +167,17 @@ def ordinal_metrics(
         Continuous predictions (``predict_expectation``); ``mse_expectation``
         is NaN without them.
     y_proba : array-like of shape (n_samples, n_classes), optional
-        Predicted probabilities (``predict_proba``), columns in the order of
-        ``labels``; ``rps`` is NaN without them.
+        Predicted probabilities, columns in the order of ``labels``; ``rps`` is
+        NaN without them.
     labels : array-like, optional
-        All class values (sorted; an estimator's ``classes_``), for the kappa
-        and the RPS.
+        All class values (sorted; ``classes_``), for the kappa and the RPS.
     within : float, default=1.0
         ``k`` of ``within_k``, in label units.
 
     Returns
     -------
     dict
-        ``{"mse", "mae", "accuracy", "qwk", "within_k", "mse_expectation",
-        "rps", "amae", "mmae"}``
+        One float per key of :data:`METRICS`.
 
     Examples
     --------
@@ -227,21 +185,18 @@ def ordinal_metrics(
     >>> scores["mse"], scores["accuracy"], scores["mse_expectation"]
     (1.3333333333333333, 0.6666666666666666, 0.3333333333333333)
     """
-    expected_mse = (
-        np.nan if y_expected is None else mean_squared_error(y_true, y_expected)
-    )
-    rps = (
-        np.nan
-        if y_proba is None
-        else ranked_probability_score(y_true, y_proba, labels=labels)
-    )
+    nan = float("nan")
+    mse_expected = nan if y_expected is None else mean_squared_error(y_true, y_expected)
+    rps = nan
+    if y_proba is not None:
+        rps = ranked_probability_score(y_true, y_proba, labels=labels)
     return {
         "mse": float(mean_squared_error(y_true, y_pred)),
         "mae": float(mean_absolute_error(y_true, y_pred)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "qwk": quadratic_weighted_kappa(y_true, y_pred, labels=labels),
         "within_k": within_k_accuracy(y_true, y_pred, k=within),
-        "mse_expectation": float(expected_mse),
+        "mse_expectation": float(mse_expected),
         "rps": float(rps),
         "amae": amae(y_true, y_pred),
         "mmae": mmae(y_true, y_pred),
@@ -251,8 +206,8 @@ def ordinal_metrics(
 def ordinal_scorers(within: float = 1.0) -> dict:
     """Scorers for ``cross_validate``/``GridSearchCV`` (greater is better).
 
-    ``neg_mse_expectation`` scores :meth:`KLPenaltyClassifier.predict_expectation`
-    and ``neg_rps`` its ``predict_proba``.
+    ``neg_mse_expectation`` scores ``predict_expectation`` and ``neg_rps``
+    ``predict_proba``.
 
     Examples
     --------
@@ -266,19 +221,19 @@ def ordinal_scorers(within: float = 1.0) -> dict:
         "accuracy": "accuracy",
         "qwk": make_scorer(quadratic_weighted_kappa),
         "within_k": make_scorer(within_k_accuracy, k=within),
-        "neg_mse_expectation": neg_mse_expectation,
+        "neg_mse_expectation": make_scorer(
+            mean_squared_error,
+            greater_is_better=False,
+            response_method=("predict_expectation",),
+        ),
         "neg_rps": neg_ranked_probability_score,
         "neg_amae": make_scorer(amae, greater_is_better=False),
         "neg_mmae": make_scorer(mmae, greater_is_better=False),
     }
 
 
-def neg_mse_expectation(estimator, X, y) -> float:
-    """Scorer: minus the MSE of ``estimator.predict_expectation(X)``."""
-    return -float(mean_squared_error(y, estimator.predict_expectation(X)))
-
-
 def neg_ranked_probability_score(estimator, X, y) -> float:
-    """Scorer: minus the RPS of ``estimator.predict_proba(X)``."""
+    """Scorer: minus the RPS of ``estimator.predict_proba(X)`` over its
+    ``classes_``."""
     proba = estimator.predict_proba(X)
     return -ranked_probability_score(y, proba, labels=estimator.classes_)

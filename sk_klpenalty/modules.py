@@ -1,6 +1,5 @@
 """The default networks (a small CNN for images, an MLP for features), and
-classification backbones (torchvision, timm, or any module of their layout)
-given as many outputs as the task needs."""
+torchvision/timm classification backbones sized to the task's outputs."""
 
 from __future__ import annotations
 
@@ -24,8 +23,7 @@ __all__ = [
     "size_head",
 ]
 
-# Three 2x2 max-pools: an image side must survive 3 halvings.
-MIN_IMAGE_SIDE = 8
+MIN_IMAGE_SIDE = 8  # survives SimpleCNN's three 2x2 max-pools
 #: Where torchvision and timm models keep their output layer.
 HEADS = ("fc", "classifier", "heads.head", "head", "last_linear")
 
@@ -33,10 +31,9 @@ HEADS = ("fc", "classifier", "heads.head", "head", "last_linear")
 class SimpleCNN(nn.Module):
     """Three convolution blocks and a dense layer, for any channels and size.
 
-    Blocks of 3x3 convolution (padding 1), ReLU and 2x2 max-pool with
-    ``channels`` filters, then ``hidden_units`` with ReLU and dropout, and one
-    logit per class. The defaults are the network of the research script the
-    method comes from, for 128x128 RGB faces and 117 ages (8.5 M parameters).
+    Blocks of 3x3 convolution (padding 1), ReLU and 2x2 max-pool, then
+    ``hidden_units`` with ReLU and dropout, and one logit per class. The
+    defaults are the research script's network for 128x128 faces and 117 ages.
 
     Parameters
     ----------
@@ -71,13 +68,14 @@ class SimpleCNN(nn.Module):
         if min(height, width) < MIN_IMAGE_SIDE:
             raise ValueError(
                 f"input_size must be at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} "
-                f"(the CNN pools three times by 2), got {height}x{width}."
+                f"(the CNN pools three times by 2), got {height}x{width}: upscale "
+                "the images or pass another module=."
             )
         blocks: list[nn.Module] = []
         previous = in_channels
         for filters in channels:
-            blocks += [nn.Conv2d(previous, filters, 3, padding=1), nn.ReLU()]
-            blocks.append(nn.MaxPool2d(2))
+            conv = nn.Conv2d(previous, filters, 3, padding=1)
+            blocks += [conv, nn.ReLU(), nn.MaxPool2d(2)]
             previous, height, width = filters, height // 2, width // 2
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
@@ -143,40 +141,26 @@ class MLP(nn.Module):
         return self.layers(X)
 
 
-def _default_kwargs(module, sample_shape, n_outputs: int) -> dict:
+def _default_kwargs(module: type, sample_shape, n_outputs: int) -> dict:
     """The arguments of :class:`SimpleCNN` or :class:`MLP` that ``X`` sets."""
     if sample_shape is None:
         return {"n_classes": n_outputs}
-    if module is MLP:
-        if len(sample_shape) != 1:
-            raise ValueError(
-                "MLP needs 2-D X (n_samples, n_features), got samples of shape "
-                f"{tuple(sample_shape)}."
-            )
-        return {"n_features": sample_shape[0], "n_classes": n_outputs}
-    if len(sample_shape) != 3:
+    mlp = issubclass(module, MLP)
+    if len(sample_shape) != (1 if mlp else 3):
+        needed = "(n_samples, n_features)" if mlp else "images (N, C, H, W)"
         raise ValueError(
-            "SimpleCNN needs images: X of shape (n_samples, channels, height, "
-            f"width) or (n_samples, height, width), got samples of shape "
+            f"{module.__name__} needs X of shape {needed}, got samples of shape "
             f"{tuple(sample_shape)}."
         )
-    channels, height, width = sample_shape
-    if min(height, width) < MIN_IMAGE_SIDE:
-        raise ValueError(
-            f"X holds {height}x{width} images; the CNN pools three times by 2 "
-            f"and needs at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}. Upscale the "
-            "images or pass another module=."
-        )
-    return {
-        "in_channels": channels,
-        "input_size": (height, width),
-        "n_classes": n_outputs,
-    }
+    if mlp:
+        return {"n_features": sample_shape[0], "n_classes": n_outputs}
+    channels, *size = sample_shape
+    return {"in_channels": channels, "input_size": tuple(size), "n_classes": n_outputs}
 
 
 def head_name(module: nn.Module) -> str | None:
     """The name of ``module``'s output layer (``"fc"``, ``"classifier"``,
-    ``"heads.head"``, ...), or None where the layout is not one of these."""
+    ``"heads.head"``, timm's ``get_classifier()``...), or None if unknown."""
     if hasattr(module, "get_classifier"):  # timm
         classifier = module.get_classifier()
         for name, child in module.named_modules():
@@ -185,9 +169,9 @@ def head_name(module: nn.Module) -> str | None:
     for name in HEADS:
         try:
             module.get_submodule(name)
+            return name
         except AttributeError:
             continue
-        return name
     return None
 
 
@@ -206,14 +190,13 @@ def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
     Linear(in_features=8, out_features=5, bias=True)
     """
     if hasattr(module, "reset_classifier"):  # timm
-        if module.get_classifier().out_features != n_outputs:
+        if getattr(module.get_classifier(), "out_features", None) != n_outputs:
             module.reset_classifier(n_outputs)
         return module
     name = head_name(module)
-    parent_name, _, child = (name or "").rpartition(".")
     layer = None if name is None else module.get_submodule(name)
-    if isinstance(layer, nn.Sequential) and len(layer):  # e.g. classifier[-1]
-        parent_name, child, layer = name, str(len(layer) - 1), layer[-1]
+    if isinstance(layer, nn.Sequential) and len(layer):  # classifier[-1]
+        name, layer = f"{name}.{len(layer) - 1}", layer[-1]
     if not isinstance(layer, nn.Linear):
         raise ValueError(
             f"Cannot size the output layer of {type(module).__name__}: it is not "
@@ -223,22 +206,20 @@ def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
             "OrdinalRegressor)."
         )
     if layer.out_features != n_outputs:
-        parent = module.get_submodule(parent_name) if parent_name else module
+        parent, _, child = name.rpartition(".")
         new = nn.Linear(layer.in_features, n_outputs, bias=layer.bias is not None)
-        setattr(parent, child, new.to(layer.weight.device))
+        setattr(module.get_submodule(parent), child, new.to(layer.weight.device))
     return module
 
 
 def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
-    """The network for ``X`` of this sample shape and ``n_outputs`` outputs.
+    """The network for samples of ``sample_shape`` and ``n_outputs`` outputs.
 
-    ``None`` picks :class:`SimpleCNN` for images ``(C, H, W)`` and :class:`MLP`
-    for features ``(F,)``, sized by ``X``; ``kwargs`` (``module__*``) win. A
-    class or factory is called with ``kwargs``, and with ``num_classes`` where
-    it takes that argument (torchvision, timm); an instance is copied, so that
-    every fit starts from it (pretrained weights, say) and it stays as given.
-    The output layer of anything else is then sized to ``n_outputs``
-    (:func:`size_head`) where it has a known layout.
+    None picks :class:`SimpleCNN` for images ``(C, H, W)`` and :class:`MLP`
+    for features ``(F,)``, sized by the sample shape; ``kwargs`` (``module__*``)
+    win. A class or factory is called with ``kwargs``, and ``num_classes``
+    where it takes it; an instance is copied, so every fit starts from its
+    weights. Known layouts are then sized by :func:`size_head`.
     """
     if module is None:
         if sample_shape is None:
@@ -251,10 +232,10 @@ def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
         if n_outputs is not None:
             kwargs = {**_default_kwargs(module, sample_shape, n_outputs), **kwargs}
         return module(**kwargs)
-    if isinstance(module, nn.Module):  # each fit starts from it, untouched
+    if isinstance(module, nn.Module):
         module = copy.deepcopy(module)
     else:
-        if n_outputs is not None and _takes(module, "num_classes"):
+        if n_outputs is not None and _takes_num_classes(module):
             kwargs = {"num_classes": n_outputs, **kwargs}
         module = module(**kwargs)
     if n_outputs is not None and head_name(module) is not None:
@@ -262,16 +243,16 @@ def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
     return module
 
 
-def _takes(factory, name: str) -> bool:
+def _takes_num_classes(factory) -> bool:
     try:
-        return name in inspect.signature(factory).parameters
-    except (TypeError, ValueError):
+        return "num_classes" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # no signature to read
         return False
 
 
 def normalization(normalize, module: nn.Module) -> tuple | None:
     """``(mean, std)`` per channel for ``normalize``: None, a pair of
-    sequences, or ``"auto"``: those a timm model was pretrained with."""
+    sequences, or ``"auto"``: those of a timm model's ``pretrained_cfg``."""
     if normalize is None:
         return None
     if isinstance(normalize, str) and normalize == "auto":
@@ -285,23 +266,21 @@ def normalization(normalize, module: nn.Module) -> tuple | None:
             )
         normalize = (config["mean"], config["std"])
     try:
-        mean, std = (tuple(float(v) for v in values) for values in normalize)
+        mean, std = (tuple(map(float, values)) for values in normalize)
     except (TypeError, ValueError):
+        mean, std = (), ()
+    if not mean or len(mean) != len(std) or min(std) <= 0:
         raise ValueError(
-            f"normalize must be None, 'auto' or (mean, std) per channel, got "
-            f"{normalize!r}."
-        ) from None
-    if len(mean) != len(std) or not all(s > 0 for s in std):
-        raise ValueError(
-            f"normalize: mean and std per channel (std > 0), got {normalize!r}."
+            "normalize must be None, 'auto' or (mean, std) per channel with std "
+            f"> 0, got {normalize!r}."
         )
     return mean, std
 
 
 class FreezeBackbone(Callback):
-    """Only the output layer trains for the first ``epochs`` epochs, then the
-    whole network: fine-tuning a pretrained backbone without wrecking it while
-    the new head is random. (A skorch callback; ``freeze_epochs`` adds it.)"""
+    """A skorch callback (``freeze_epochs``): only the output layer trains for
+    the first ``epochs`` epochs, then the whole network, so that a random new
+    head does not wreck a pretrained backbone."""
 
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from sk_klpenalty.datasets import _images as images_module
+from sk_klpenalty.datasets import images as images_module
 from sk_klpenalty.datasets import (
     load_image_folder,
     load_npz,
@@ -18,7 +18,6 @@ from sk_klpenalty.datasets import (
     load_utkface,
 )
 from sk_klpenalty.datasets import rotated_digits as rotated_digits_module
-from sk_klpenalty.datasets import utkface as utkface_module
 
 N_DIGITS = 1797  # images in sklearn.datasets.load_digits()
 
@@ -591,7 +590,7 @@ def test_path_type_error():
 
 
 def test_name_parsing_table():
-    parse = utkface_module._parse_utkface_name
+    parse = images_module._parse_utkface_name
     assert parse("25_0_1_20170116174525125.jpg.chip.jpg") == (25, 0, 1)
     assert parse("116_1_4_2017.jpg") == (116, 1, 4)
     # A missing field: the date is not taken for a race.

@@ -1,5 +1,7 @@
 """The rotated-digits benchmark: built in, offline, ordered labels (angle bins)."""
 
+import contextlib
+
 import numpy as np
 from scipy import ndimage
 from sklearn.datasets import load_digits
@@ -12,15 +14,13 @@ __all__ = ["load_rotated_digits"]
 
 def _check_random_state(random_state) -> np.random.RandomState:
     """scikit-learn's ``check_random_state``, naming the parameter; no bools."""
-    try:
-        if isinstance(random_state, bool):
-            raise ValueError  # True is a bug, not the seed 1
-        return check_random_state(random_state)
-    except ValueError as exc:  # a negative seed, a str, ...
-        raise (ValueError if is_int(random_state) else TypeError)(
-            "random_state must be None, an int in [0, 2**32 - 1] or a "
-            f"numpy.random.RandomState, got {random_state!r}."
-        ) from exc
+    with contextlib.suppress(ValueError):
+        if not isinstance(random_state, bool):  # True is a bug, not the seed 1
+            return check_random_state(random_state)
+    raise (ValueError if is_int(random_state) else TypeError)(
+        "random_state must be None, an int in [0, 2**32 - 1] or a "
+        f"numpy.random.RandomState, got {random_state!r}."
+    )
 
 
 def _centred_digits(image_size: int) -> np.ndarray:
@@ -49,12 +49,10 @@ def load_rotated_digits(
 ) -> tuple[np.ndarray, ...]:
     """Load an offline ordinal benchmark: how far is a digit rotated?
 
-    The 1797 digits of :func:`sklearn.datasets.load_digits`, in [0, 1], are
-    upscaled into the centre of a blank square (so that no rotation cuts them)
-    and copied ``n_rotations`` times; copy ``r`` of digit ``k`` is sample
-    ``k * n_rotations + r``, rotated (:func:`scipy.ndimage.rotate`, bilinear)
-    by an angle drawn uniformly in ``[-max_angle, max_angle)`` degrees and
-    labelled by its bin among ``n_classes`` equal bins: ordered classes.
+    Copy ``r`` of digit ``k`` of :func:`sklearn.datasets.load_digits`, upscaled
+    into the centre of a blank square, is sample ``k * n_rotations + r``,
+    rotated (:func:`scipy.ndimage.rotate`, bilinear) by an angle uniform in
+    ``[-max_angle, max_angle)`` degrees, labelled by its bin of ``n_classes``.
 
     Parameters
     ----------
@@ -80,8 +78,7 @@ def load_rotated_digits(
         ``edges = np.linspace(-max_angle, max_angle, n_classes + 1)``.
     angles : ndarray of shape (1797 * n_rotations,), if ``return_angles``
     groups : ndarray of shape (1797 * n_rotations,), if ``return_groups``
-        ``np.arange(len(y)) // n_rotations``: give it to a group splitter (e.g.
-        :class:`~sklearn.model_selection.GroupKFold`) to keep copies together.
+        ``np.arange(len(y)) // n_rotations``, for a group splitter.
 
     Examples
     --------

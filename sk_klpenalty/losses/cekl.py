@@ -1,92 +1,73 @@
-"""Cross-entropy plus ``alpha`` times KL to a kernel over the class values.
+"""Cross-entropy plus ``alpha`` times KL to a kernel over the class values,
+the report's two controls, and the regression peer's weighted MSE."""
 
-With targets ``p_i = p_sigma(v[t_i])`` and ``q_i = softmax(z_i)``, the loss
-``ce_weight * CE + alpha * KL(p_i || q_i)`` is ``-sum_k w_ik log q_ik + alpha *
-sum_k p_ik log p_ik``, ``w_i = ce_weight * onehot(t_i) + alpha * p_i``: one
-soft-target cross-entropy plus a constant, O(B*K) in time and memory.
-"""
+import functools
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .targets import check_kernel, check_sigma, check_weights, kernel_targets
-from .weighting import row_scale
+from .targets import check_kernel, check_nonnegative, check_weights, kernel_targets
 
-__all__ = ["CEKLLoss", "ce_kl_loss", "soft_target_loss"]
-
-
-def soft_target_loss(
-    logits, target, p, *, alpha: float, ce_weight: float = 1.0, sample_weight=None
-) -> torch.Tensor:
-    """Batch mean of ``ce_weight * CE + alpha * KL(p || softmax(logits))``.
-
-    Parameters
-    ----------
-    logits, target, sample_weight :
-        As in :func:`ce_kl_loss`.
-    p : tensor of shape (B, K)
-        One target row per sample, summing to 1; unused if ``alpha=0``.
-    alpha, ce_weight : float
-        The weights of the two terms, >= 0 (not checked here).
-
-    Returns
-    -------
-    scalar tensor
-
-    Examples
-    --------
-    >>> logits, target, p = torch.zeros(1, 2), torch.tensor([0]), torch.ones(1, 2) / 2
-    >>> soft_target_loss(logits, target, p, alpha=1.0)  # log 2 + KL(p || p)
-    tensor(0.6931)
-    """
-    logits = logits.float()
-    scale = row_scale(sample_weight, logits)
-    if alpha == 0 or len(logits) == 0:  # an empty batch: nan, as in torch
-        if scale is None:
-            loss = F.cross_entropy(logits, target)
-        else:
-            loss = (F.cross_entropy(logits, target, reduction="none") * scale).sum()
-        return loss if ce_weight == 1 else ce_weight * loss
-    log_q = torch.log_softmax(logits, dim=1)
-    weights = alpha * p  # then + ce_weight * onehot(t)
-    weights.scatter_add_(
-        1, target.unsqueeze(1), torch.full_like(weights[:, :1], ce_weight)
-    )
-    if scale is None:
-        # Scaled by -1/B before the sum: one product and two sums (each extra
-        # op is an autograd node that costs as much as the arithmetic here).
-        n = len(logits)
-        weights.mul_(-1.0 / n)
-        return (weights * log_q).sum() + (negative_entropy(p) * (alpha / n)).sum()
-    per_row = alpha * negative_entropy(p) - (weights * log_q).sum(dim=1)
-    return (per_row * scale).sum()
+__all__ = [
+    "CEKLLoss",
+    "MSELoss",
+    "PermutedGaussianKLLoss",
+    "UniformSmoothingKLLoss",
+    "ce_kl_loss",
+    "smoothing_for_entropy",
+]
 
 
-def negative_entropy(p: torch.Tensor) -> torch.Tensor:
-    """``sum_k p_k log p_k`` of each row (``0 log 0 = 0``)."""
-    return torch.special.xlogy(p, p).sum(dim=1)
+def weighted_mean(per_row: torch.Tensor, sample_weight=None) -> torch.Tensor:
+    """The mean of ``per_row`` (B,), or ``sum_i w_i l_i / sum_i w_i``."""
+    if sample_weight is None:
+        return per_row.mean()
+    weight = torch.as_tensor(sample_weight, device=per_row.device, dtype=per_row.dtype)
+    if weight.shape != (len(per_row),):
+        raise ValueError(
+            f"sample_weight must have shape ({len(per_row)},), one weight per "
+            f"sample, got {tuple(weight.shape)}."
+        )
+    total = weight.sum().clamp_min(torch.finfo(per_row.dtype).tiny)
+    return (per_row * weight).sum() / total  # 0 if every weight is 0
 
 
-def _loss(logits, target, weight, alpha, ce_weight, class_values, rows):
-    """:func:`soft_target_loss` with the targets ``rows(values, target)``."""
+def _values(class_values, logits: torch.Tensor) -> torch.Tensor:
+    """``class_values`` (default ``0..K-1``) as float on the logits' device."""
+    n_classes = logits.shape[1]
+    if class_values is None:
+        return torch.arange(n_classes, device=logits.device, dtype=torch.float32)
+    values = torch.as_tensor(class_values, device=logits.device).float()
+    if values.shape != (n_classes,):
+        raise ValueError(
+            f"class_values has shape {tuple(values.shape)}, but the logits have "
+            f"{n_classes} classes."
+        )
+    return values
+
+
+def _loss(logits, target, rows, alpha, ce_weight, class_values, sample_weight):
+    """The loss with the targets ``p = rows(values, target)`` (B, K):
+    ``-sum_k w_k log q_k + alpha * sum_k p_k log p_k``, ``w = ce_weight *
+    onehot(target) + alpha * p``, one product with ``log q``."""
     alpha, ce_weight = check_weights(alpha, ce_weight)
-    p = None
-    if alpha != 0:
-        k = logits.shape[1]
-        if class_values is None:
-            class_values = torch.arange(k, device=logits.device, dtype=torch.float32)
-        values = torch.as_tensor(class_values, device=logits.device)
-        if values.shape != (k,):
-            raise ValueError(
-                f"class_values has shape {tuple(values.shape)}, but the logits have "
-                f"{k} classes."
-            )
-        with torch.no_grad():
-            p = rows(values.float(), target)
-    return soft_target_loss(
-        logits, target, p, alpha=alpha, ce_weight=ce_weight, sample_weight=weight
-    )
+    logits = logits.float()
+    if alpha == 0 and sample_weight is None:  # exactly torch's cross-entropy
+        return ce_weight * F.cross_entropy(logits, target)
+    log_q = torch.log_softmax(logits, dim=1)
+    with torch.no_grad():
+        p = (
+            rows(_values(class_values, logits), target)
+            if alpha
+            else torch.zeros_like(log_q)
+        )
+        w = (alpha * p).scatter_add_(
+            1, target.unsqueeze(1), torch.full_like(p[:, :1], ce_weight)
+        )
+        constant = alpha * torch.special.xlogy(p, p).sum(dim=1)
+    return weighted_mean(constant - (w * log_q).sum(dim=1), sample_weight)
 
 
 def ce_kl_loss(
@@ -102,8 +83,7 @@ def ce_kl_loss(
 ) -> torch.Tensor:
     """Batch mean of ``ce_weight * CE + alpha * KL(p_sigma(v[t]) || softmax(logits))``.
 
-    ``sigma=0`` is the one-hot limit, ``(ce_weight + alpha) * CE``;
-    ``ce_weight=0`` trains on the soft target alone (DLDL, SORD).
+    ``sigma=0`` is the one-hot limit; ``ce_weight=0`` is DLDL/SORD.
 
     Parameters
     ----------
@@ -131,19 +111,17 @@ def ce_kl_loss(
     >>> bool(loss == F.cross_entropy(logits, target))
     True
     """
-    sigma, kernel = check_sigma(sigma), check_kernel(kernel)
+    sigma, kernel = check_nonnegative(sigma, "sigma"), check_kernel(kernel)
 
     def rows(values, index):
         return kernel_targets(kernel, values, values[index], sigma)
 
-    return _loss(logits, target, sample_weight, alpha, ce_weight, class_values, rows)
+    return _loss(logits, target, rows, alpha, ce_weight, class_values, sample_weight)
 
 
 class CEKLLoss(nn.Module):
-    """Cross-entropy plus ``alpha`` times KL to a Gaussian over the class values.
-
-    :func:`ce_kl_loss` as a skorch ``criterion``. The parameters are attributes
-    that may change between batches (the sigma schedule sets them each epoch).
+    """:func:`ce_kl_loss` as a skorch ``criterion``; its parameters may change
+    between batches (the sigma schedule sets ``sigma``).
 
     Parameters
     ----------
@@ -169,25 +147,137 @@ class CEKLLoss(nn.Module):
         self.kernel, self.ce_weight = check_kernel(kernel), ce_weight
         if class_values is not None:
             class_values = torch.as_tensor(class_values).float()
-        # A buffer, so that .to(device) moves it and state_dict saves it.
         self.register_buffer("class_values", class_values)
 
     def forward(self, logits, target, sample_weight=None) -> torch.Tensor:
         """The (weighted) mean loss of a batch of logits and class indices."""
         params = self.alpha, self.ce_weight, self.class_values
-        return _loss(logits, target, sample_weight, *params, self.target_distribution)
+        return _loss(logits, target, self.target_distribution, *params, sample_weight)
 
     def target_distribution(self, values, index) -> torch.Tensor:
-        """Target rows (B, K) for class indices ``index`` (B,) and ``values`` (K,).
-
-        The one method the controls override; ``values`` are float, on the
-        logits' device.
-        """
+        """Target rows (B, K) of the class indices ``index`` (B,), given the
+        float class ``values`` (K,); the controls override it."""
         return kernel_targets(self.kernel, values, values[index], self.sigma)
 
     def extra_repr(self) -> str:
-        """The parameters, for ``repr``."""
         return (
             f"alpha={self.alpha}, sigma={self.sigma}, kernel={self.kernel!r}, "
             f"ce_weight={self.ce_weight}"
         )
+
+
+class UniformSmoothingKLLoss(CEKLLoss):
+    """Control: KL to label smoothing ``(1 - eps) * onehot + eps / K`` with the
+    mean entropy of the kernel's rows: as much smoothing, no order.
+
+    Examples
+    --------
+    >>> values, index = torch.arange(5.0), torch.tensor([0])
+    >>> rows = UniformSmoothingKLLoss().target_distribution(values, index)
+    >>> bool(rows[0, 1] == rows[0, 4])  # no preference for neighbours
+    True
+    """
+
+    def target_distribution(self, values, index):
+        n_classes, device = len(values), values.device
+        eps = _uniform_eps(self.kernel, tuple(values.tolist()), float(self.sigma))
+        rows = torch.full((len(index), n_classes), eps / n_classes, device=device)
+        rows[torch.arange(len(index), device=device), index] += 1.0 - eps
+        return rows
+
+
+@functools.lru_cache(maxsize=64)
+def _uniform_eps(kernel: str, values: tuple, sigma: float) -> float:
+    """The smoothing of the kernel's mean entropy (computed once per sigma)."""
+    values = torch.tensor(values)
+    rows = kernel_targets(kernel, values, values, sigma)
+    entropy = -torch.special.xlogy(rows, rows).sum(dim=1).mean().item()
+    return smoothing_for_entropy(entropy, len(values))
+
+
+def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
+    """Label smoothing ``eps`` whose ``(1-eps)*onehot + eps/K`` has ``entropy``.
+
+    Parameters
+    ----------
+    entropy, n_classes : float, int
+        The entropy in nats, clipped to ``[0, log K]``, and ``K``.
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Examples
+    --------
+    >>> smoothing_for_entropy(math.log(4), 4), round(smoothing_for_entropy(0.5, 4), 4)
+    (1.0, 0.1605)
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import entropy as entropy_of
+
+    def excess(eps: float) -> float:
+        rest = eps / n_classes
+        return entropy_of([1.0 - eps + rest] + [rest] * (n_classes - 1)) - entropy
+
+    if entropy <= 0:
+        return 0.0
+    if entropy >= math.log(n_classes):
+        return 1.0
+    return brentq(excess, 0.0, 1.0)  # the entropy grows monotonically with eps
+
+
+class PermutedGaussianKLLoss(CEKLLoss):
+    """Control: the kernel penalty over the classes in a fixed random order
+    (class ``k`` takes the value of class ``perm[k]``).
+
+    Parameters
+    ----------
+    alpha, sigma, class_values, kernel, ce_weight :
+        As in :class:`CEKLLoss`.
+    seed : int, default=0
+        Seeds the permutation.
+
+    Examples
+    --------
+    >>> criterion = PermutedGaussianKLLoss(seed=0)
+    >>> rows = criterion.target_distribution(torch.arange(6.0), torch.arange(6))
+    >>> torch.allclose(rows.sum(dim=1), torch.ones(6))
+    True
+    """
+
+    def __init__(
+        self,
+        alpha=1.0,
+        sigma=1.0,
+        class_values=None,
+        seed=0,
+        kernel="gaussian",
+        ce_weight=1.0,
+    ) -> None:
+        super().__init__(alpha, sigma, class_values, kernel, ce_weight)
+        self.seed = seed
+
+    def permutation(self, n_classes: int) -> torch.Tensor:
+        """The permutation ``perm`` of ``0..n_classes-1`` that ``seed`` fixes."""
+        generator = torch.Generator().manual_seed(int(self.seed))
+        return torch.randperm(n_classes, generator=generator)
+
+    def target_distribution(self, values, index):
+        permuted = values[self.permutation(len(values)).to(values.device)]
+        return kernel_targets(self.kernel, permuted, permuted[index], self.sigma)
+
+
+class MSELoss(nn.MSELoss):
+    """torch's ``MSELoss``, with optional per-sample weights.
+
+    Examples
+    --------
+    >>> x, y, w = torch.tensor([0.0, 2.0]), torch.zeros(2), torch.tensor([3.0, 1.0])
+    >>> MSELoss()(x, y).item(), MSELoss()(x, y, sample_weight=w).item()
+    (2.0, 1.0)
+    """
+
+    def forward(self, input, target, sample_weight=None) -> torch.Tensor:
+        if sample_weight is None:
+            return super().forward(input, target)
+        return weighted_mean(F.mse_loss(input, target, reduction="none"), sample_weight)

@@ -11,10 +11,8 @@ __all__ = ["corn_loss", "corn_probabilities", "CORNLoss"]
 
 
 def corn_loss(logits, y, n_classes: int, sample_weight=None) -> torch.Tensor:
-    """The CORN loss: mean binary cross-entropy over the conditional tasks.
-
-    As ``coral_pytorch.losses.corn_loss``: the sum over every (sample, task)
-    pair with ``y >= k`` of the BCE of "is ``y > k``?", over the number of pairs.
+    """The CORN loss: the mean binary cross-entropy of "is ``y > k``?" over the
+    (sample, task ``k``) pairs with ``y >= k``, as ``coral_pytorch``'s.
 
     Parameters
     ----------
@@ -44,14 +42,13 @@ def corn_loss(logits, y, n_classes: int, sample_weight=None) -> torch.Tensor:
     logits = logits.float()
     tasks = torch.arange(n_classes - 1, device=logits.device)
     y = y.to(logits.device).unsqueeze(1)
-    in_task = y >= tasks  # the condition y > k - 1 of task k
     above = (y > tasks).float()
     bce = F.binary_cross_entropy_with_logits(logits, above, reduction="none")
-    if sample_weight is None:
-        return torch.where(in_task, bce, 0.0).sum() / in_task.sum()
-    weight = torch.as_tensor(sample_weight, device=logits.device, dtype=logits.dtype)
-    pairs = in_task * weight.unsqueeze(1)
-    return (bce * pairs).sum() / pairs.sum().clamp_min(torch.finfo(logits.dtype).tiny)
+    pairs = (y >= tasks).float()  # task k conditions on y > k - 1
+    if sample_weight is not None:
+        weight = torch.as_tensor(sample_weight, device=logits.device).float()
+        pairs = pairs * weight.unsqueeze(1)
+    return (bce * pairs).sum() / pairs.sum().clamp_min(torch.finfo(pairs.dtype).tiny)
 
 
 def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -71,17 +68,15 @@ def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
     >>> corn_probabilities(torch.zeros(1, 2))  # P(y>0) = 1/2, P(y>1) = 1/4
     tensor([[0.5000, 0.2500, 0.2500]])
     """
-    logits = logits.float()
     # Summed in log space: a sum of non-positive terms never grows, so the
     # survival function never increases in floating point either (no p < 0).
-    survival = torch.exp(torch.cumsum(F.logsigmoid(logits), dim=1))
-    ones = torch.ones_like(survival[:, :1])
-    above = torch.cat([ones, survival, torch.zeros_like(ones)], dim=1)
-    return above[:, :-1] - above[:, 1:]
+    survival = torch.exp(torch.cumsum(F.logsigmoid(logits.float()), dim=1))
+    above = F.pad(F.pad(survival, (1, 0), value=1.0), (0, 1))  # P(y > k - 1)
+    return -torch.diff(above, dim=1)
 
 
 class CORNLoss(nn.Module):
-    """:func:`corn_loss` as a skorch ``criterion``, with ``K`` = outputs + 1.
+    """:func:`corn_loss` as a skorch ``criterion`` (``K`` = outputs + 1).
 
     Examples
     --------
@@ -90,5 +85,4 @@ class CORNLoss(nn.Module):
     """
 
     def forward(self, logits, target, sample_weight=None) -> torch.Tensor:
-        """The loss of a batch of conditional logits and class indices."""
         return corn_loss(logits, target, logits.shape[1] + 1, sample_weight)
