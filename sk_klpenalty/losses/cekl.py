@@ -120,7 +120,7 @@ def ce_kl_loss(
 
 
 class CEKLLoss(nn.Module):
-    """:func:`ce_kl_loss` as a skorch ``criterion``; its parameters may change
+    """:func:`~sk_klpenalty.losses.ce_kl_loss` as a skorch ``criterion``; its parameters may change
     between batches (the sigma schedule sets ``sigma``).
 
     Parameters
