@@ -120,8 +120,10 @@ def ce_kl_loss(
 
 
 class CEKLLoss(nn.Module):
-    """:func:`~sk_klpenalty.losses.ce_kl_loss` as a skorch ``criterion``; its parameters may change
-    between batches (the sigma schedule sets ``sigma``).
+    """:func:`~sk_klpenalty.losses.ce_kl_loss` as a skorch ``criterion``.
+
+    Its parameters may change between batches (the sigma schedule sets
+    ``sigma``).
 
     Parameters
     ----------
