@@ -40,55 +40,40 @@ def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None)
     joblib worker."""
     exit_with_job(task["job_pid"])
     start = time.perf_counter()
-    train, nested = task["train"], config.kind == "nested"
+    train, test, nested = task["train"], task["test"], config.kind == "nested"
     model = clone(estimator) if nested else config.make_estimator(estimator)
     if counter is not None:
         model.set_params(callbacks=[*(model.callbacks or []), counter])
     if nested:  # the search indexes X: the rows in memory
-        X_train = take_rows(X, train, lazy=False)
+        X_train, seed = take_rows(X, train, lazy=False), task["seed"]
         model, params = fit_nested(
-            model, config, X_train, y[train], task["seed"], task["groups"],
-            **task["fit_params"],
-        )  # fmt: skip
+            model, config, X_train, y[train], seed, task["groups"], **task["fit_params"]
+        )
     else:
         model.set_params(random_state=task["seed"])
         model.fit(take_rows(X, train, lazy=True), y[train], **task["fit_params"])
         params = config.params
     fit_seconds = time.perf_counter() - start
-    test = take_rows(X, task["test"], lazy=True)
-    proba = model.predict_proba(test)  # one forward pass serves every decode
+    X_test = take_rows(X, test, lazy=True)
+    proba = model.predict_proba(X_test)  # one forward pass serves every decode
     values = model.class_values_  # metrics on label values, or class positions
     if isinstance(model, OrdinalRegressor):  # E[y]: its output, not its proba
-        expected = model.predict_expectation(test)
+        expected = model.predict_expectation(X_test)
     else:
         expected = expectation(proba, values)
-    true_values = values[label_indices(y[task["test"]], model.classes_)]
-    fit = {
-        "config": config.name,
-        "kind": config.kind,
-        "alpha": params["alpha"] if nested else config.alpha,
-        "sigma": params.get("sigma", math.nan),
-        "sigma_decay": params.get("sigma_decay", math.nan),
-        **task["key"],
-    }
-    sizes = {"n_train": len(train), "n_test": len(task["test"])}
+    true = values[label_indices(y[test], model.classes_)]
+    fit = {"config": config.name, "kind": config.kind, **task["key"]}
+    fit["alpha"] = params["alpha"] if nested else config.alpha
+    fit["sigma"] = params.get("sigma", math.nan)
+    fit["sigma_decay"] = params.get("sigma_decay", math.nan)
+    fit |= {"n_train": len(train), "n_test": len(test), "fit_seconds": fit_seconds}
     records = [
-        {
-            **fit,
-            "decode": decode,
-            **sizes,
-            "fit_seconds": fit_seconds,
-            **ordinal_metrics(
-                true_values,
-                values[decode_indices(proba, values, decode)],
-                y_expected=expected,
-                y_proba=proba,
-                labels=values,
-                within=within,
-            ),
-        }
+        {**fit, "decode": decode, **ordinal_metrics(
+            true, values[decode_indices(proba, values, decode)], y_expected=expected,
+            y_proba=proba, labels=values, within=within,
+        )}
         for decode in decodes
-    ]
+    ]  # fmt: skip
     key = {"config": config.name, **task["key"]}
     return records, [{**key, **row} for row in history_curve(model)]
 
