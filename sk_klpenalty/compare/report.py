@@ -77,8 +77,6 @@ class CompareResult:
         self.records = records.reset_index(drop=True)
         self.job = job
         self.curves = curves
-        self._summary = None
-        self._comparisons: dict = {}
 
     @classmethod
     def from_search(cls, search, *, test_train_ratio: float | None = None):
@@ -132,25 +130,19 @@ class CompareResult:
 
     def summary(self):
         """Mean and 95% CI of each metric per configuration and decode."""
-        if self._summary is None:
-            ratio = self.job["test_train_ratio"]
-            summary = summarise(self.main_records(), self.metrics, ratio)
-            self._summary = summary.drop(columns="p_value")
-        return self._summary
+        ratio = self.job["test_train_ratio"]
+        summary = summarise(self.main_records(), self.metrics, ratio)
+        return summary.drop(columns="p_value")
 
     def comparison(self, reference: str = BASELINE):
         """Each configuration minus ``reference``, paired by fold and decode:
         the mean difference with its corrected resampled t interval and
         p-value (negative: lower than the reference)."""
-        if reference not in self._comparisons:
-            if reference == BASELINE:
-                pairs = self.baseline_of
-            else:
-                pairs = {c: reference for c in self.configs if c != reference}
-            self._comparisons[reference] = paired_differences(
-                self.main_records(), pairs, self.metrics, self.job["test_train_ratio"]
-            )
-        return self._comparisons[reference]
+        pairs = {c: reference for c in self.configs if c != reference}
+        if reference == BASELINE:
+            pairs = self.baseline_of
+        ratio = self.job["test_train_ratio"]
+        return paired_differences(self.main_records(), pairs, self.metrics, ratio)
 
     def peer_comparison(self):
         """Each peer minus the best penalty setting (as :meth:`comparison`)."""
