@@ -317,3 +317,12 @@ def test_the_command_the_function_and_the_data_loader_share_one_default_job():
     loader = inspect.signature(load_rotated_digits).parameters
     assert loader["n_rotations"].default == args.rotations == 6
     assert loader["image_size"].default == setup.IMAGE_SIZES[kind] == 12
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
+def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    for out in ("/proc/x", str(tmp_path / "file" / "below")):
+        assert main(["compare", *QUICK, "--out", out]) == 2
+        err = capsys.readouterr().err.strip()
+        assert repr(out) in err and len(err.splitlines()) == 1

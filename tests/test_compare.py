@@ -1,6 +1,7 @@
 """The cross-validated comparison: its runs, its report and its files, resume."""
 
 import csv
+import inspect
 import json
 
 import numpy as np
@@ -108,6 +109,12 @@ def test_markdown_and_saved_files(result, tmp_path):
     with open(tmp_path / "results.csv") as f:
         assert sum(1 for _ in csv.DictReader(f)) == len(result.records)
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_where_the_fits_run_is_joblibs_choice_not_a_parameter():
+    # joblib.parallel_config(backend="dask") chooses it (see test_cluster.py).
+    parameters = inspect.signature(compare_penalty).parameters
+    assert not {"scheduler", "security", "estimate_time"} & set(parameters)
 
 
 def test_bad_settings_fail_before_any_fit(small_task, monkeypatch):

@@ -7,8 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty, corrected_resampled_ttest
 from sk_klpenalty.compare import runner as compare_runner
-from sk_klpenalty.compare.folds import fold_seed
-from sk_klpenalty.compare.learning_curve import check_train_sizes
+from sk_klpenalty.compare.folds import check_train_sizes, fold_seed
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def test_every_fit_counts_its_training_batches_into_its_slot(ordinal_tabular):
     X, y = ordinal_tabular  # 300 samples: 5 batches of 64 an epoch
     with Progress(True, "cpu") as meter:
         first, second = meter.plan([10, 10])
-        model = KLPenaltyClassifier(max_epochs=2, callbacks=[meter.counter(second)])
+        model = KLPenaltyClassifier(max_epochs=2, callbacks=[second])
         model.fit(X, y)
         model.predict_proba(X)  # prediction batches do not count
         assert meter.done() == 10
@@ -67,8 +67,8 @@ def test_the_projection_calls_a_long_cpu_job_a_gpu_job():
 def test_the_projection_is_printed_once_from_the_first_batches(monkeypatch, capsys):
     monkeypatch.setattr(progress_module, "RATE_SECONDS", 0.2)
     with Progress(True, "cpu") as meter:
-        (slot,) = meter.plan([400])
-        counts = meter.runs[0][0]
+        (counter,) = meter.plan([400])
+        counts = meter.runs[counter.path][0]
         for step in range(30):  # 40 batches/s for 1.5 s, seen by the poller
             counts[0] = 2 * step
             progress_module.time.sleep(0.05)
@@ -79,7 +79,6 @@ def test_the_projection_is_printed_once_from_the_first_batches(monkeypatch, caps
 def test_without_progress_nothing_is_counted():
     with Progress(False, "cpu") as meter:
         assert meter.plan([5, 5]) == [None, None]
-        assert meter.counter(None) is None
 
 
 @pytest.mark.parametrize(

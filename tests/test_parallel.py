@@ -7,6 +7,7 @@ that uses the thread count the workers used.
 
 import csv
 import os
+import signal
 import sys
 
 import joblib
@@ -254,3 +255,29 @@ def test_compare_workers_read_a_memmap_from_its_file(digits, tmp_path):
         .reset_index(drop=True)
         .equals(serial[columns].sort_values(key).reset_index(drop=True))
     )
+
+
+def _killed_worker_classifier(job_pid):
+    """An estimator whose fits kill their worker process (as the OOM killer)."""
+
+    class KilledWorker(KLPenaltyClassifier):  # nested: shipped to workers by value
+        def fit(self, X, y, **fit_params):
+            if os.getpid() != job_pid:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super().fit(X, y, **fit_params)
+
+    return KilledWorker
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+def test_a_killed_worker_is_one_line_that_says_how_to_resume(digits, tmp_path):
+    X, y = digits
+    estimator = _killed_worker_classifier(os.getpid())(max_epochs=1)
+    with pytest.raises(RuntimeError) as error:
+        compare_penalty(
+            X, y, estimator=estimator, cv=2, controls=False, progress=False,
+            n_jobs=2, out_dir=tmp_path,
+        )  # fmt: skip
+    message = str(error.value)
+    assert "worker process died" in message and "--resume" in message
+    assert str(tmp_path) in message and len(message.splitlines()) == 1

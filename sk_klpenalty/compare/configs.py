@@ -5,16 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
+from sklearn.base import clone
 
-__all__ = [
-    "BASELINE",
-    "Config",
-    "penalty_configs",
-    "control_configs",
-    "best_penalty",
-    "setting_name",
-]
+__all__ = ["BASELINE", "Config", "best_penalty", "control_configs", "penalty_configs"]
 
 BASELINE = "baseline"
 
@@ -28,7 +21,8 @@ class Config:
     name : str
         Unique label in tables and files, e.g. ``"alpha=1 sigma=2"``.
     kind : str
-        ``"baseline"``, ``"penalty"``, ``"uniform"`` or ``"permuted"``.
+        ``"baseline"``, ``"penalty"``, ``"uniform"``, ``"permuted"``,
+        ``"nested"`` or a peer's name.
     params : dict
         Passed to ``KLPenaltyClassifier.set_params``.
     """
@@ -42,11 +36,14 @@ class Config:
         return float(self.params.get("alpha", 0.0))
 
     def make_estimator(self, estimator):
-        """The unfitted model of this configuration: here a clone of
-        ``estimator`` with ``params`` (a peer builds another class)."""
-        from sklearn.base import clone
-
+        """The unfitted model: a clone of ``estimator`` with ``params``."""
         return clone(estimator).set_params(**self.params)
+
+
+def setting_name(alpha: float, sigma: float, sigma_decay: float = 1.0) -> str:
+    """``"alpha=1 sigma=2"``, with ``" decay=0.95"`` when sigma decays."""
+    decay = f" decay={sigma_decay:g}" if sigma_decay != 1 else ""
+    return f"alpha={alpha:g} sigma={sigma:g}{decay}"
 
 
 def penalty_configs(
@@ -57,19 +54,11 @@ def penalty_configs(
     for alpha in sorted({float(a) for a in alphas} - {0.0}):
         for sigma in sigmas:
             for decay in sigma_decays:
-                name = setting_name(alpha, sigma, decay)
                 params = {"alpha": alpha, "sigma": float(sigma)}
                 params["sigma_decay"] = float(decay)
+                name = setting_name(alpha, sigma, decay)
                 configs.append(Config(name, "penalty", params))
     return configs
-
-
-def setting_name(alpha: float, sigma: float, sigma_decay: float = 1.0) -> str:
-    """``"alpha=1 sigma=2"``, with ``" decay=0.95"`` when sigma decays."""
-    name = f"alpha={alpha:g} sigma={sigma:g}"
-    if sigma_decay != 1:
-        name += f" decay={sigma_decay:g}"
-    return name
 
 
 def control_configs(best: Config, seed: int) -> list[Config]:
@@ -81,35 +70,24 @@ def control_configs(best: Config, seed: int) -> list[Config]:
     """
     from ..losses import PermutedGaussianKLLoss, UniformSmoothingKLLoss
 
-    suffix = best.name
+    uniform = {**best.params, "criterion": UniformSmoothingKLLoss}
+    permuted = {**best.params, "criterion": PermutedGaussianKLLoss}
     return [
+        Config(f"control: uniform smoothing ({best.name})", "uniform", uniform),
         Config(
-            f"control: uniform smoothing ({suffix})",
-            "uniform",
-            {**best.params, "criterion": UniformSmoothingKLLoss},
-        ),
-        Config(
-            f"control: permuted order ({suffix})",
+            f"control: permuted order ({best.name})",
             "permuted",
-            {
-                **best.params,
-                "criterion": PermutedGaussianKLLoss,
-                "criterion__seed": int(seed),
-            },
+            {**permuted, "criterion__seed": int(seed)},
         ),
     ]
 
 
-def best_penalty(records, configs, decode) -> Config:
-    mse = {}
-    for config in configs:
-        if config.kind != "penalty":
-            continue
-        values = [
-            r["mse"]
-            for r in records
-            if r["config"] == config.name and r["decode"] == decode
-        ]
-        mse[config.name] = np.mean(values)
-    best_name = min(mse, key=mse.get)
-    return next(c for c in configs if c.name == best_name)
+def best_penalty(records: list[dict], configs: list[Config], decode: str) -> Config:
+    """The penalty setting of lowest mean MSE under ``decode``."""
+    import pandas as pd
+
+    names = [c.name for c in configs if c.kind == "penalty"]
+    records = pd.DataFrame(records)
+    mse = records[records["decode"] == decode].groupby("config")["mse"].mean()
+    best = mse.reindex(names).idxmin()  # ties: the first in the grid
+    return next(c for c in configs if c.name == best)

@@ -1,9 +1,12 @@
-"""The folds of a compare job, the seed of each fit on them, and their sizes.
+"""The folds of a compare job, their training-size subsamples and the seed of
+each fit on them.
 
 Without ``groups`` the folds are a repeated stratified K-fold; with
-``groups`` (several photos of one person, scans of one patient, rotated
-copies of one digit) a stratified *group* K-fold, repeated with different
-shuffles, so that no group is on both sides of a split.
+``groups`` (several photos of one person, rotated copies of one digit) a
+stratified *group* K-fold, repeated with different shuffles, so that no
+group is on both sides of a split. A learning curve trains on stratified,
+seeded subsamples of each training fold (whole groups with ``groups``), the
+same for every configuration; the test folds stay whole.
 """
 
 from __future__ import annotations
@@ -14,17 +17,17 @@ from sklearn.model_selection import (
     StratifiedGroupKFold,
     StratifiedKFold,
     check_cv,
+    train_test_split,
 )
 
-__all__ = ["fold_seed", "make_splits", "split_ratio"]
+__all__ = ["check_train_sizes", "fold_seed", "make_splits", "make_tasks"]
 
 
-def fold_seed(random_state: int, repeat: int, fold: int) -> int:
-    """The seed of every fit on a fold: the same for every configuration, so
-    that the comparison is paired in initialisation and shuffling too."""
-    return int(
-        np.random.SeedSequence([random_state, repeat, fold]).generate_state(1)[0]
-    )
+def fold_seed(random_state: int, *key) -> int:
+    """The seed of every fit on a fold (``key``: repeat and fold): the same for
+    every configuration, so that the comparison is paired in initialisation
+    and shuffling too."""
+    return int(np.random.SeedSequence([random_state, *key]).generate_state(1)[0])
 
 
 class RepeatedStratifiedGroupKFold:
@@ -66,9 +69,9 @@ def resolve_cv(cv, random_state: int, groups=None, n_splits=4, n_repeats=1):
     (grouped with ``groups``), an int that many shuffled folds once, anything
     else what scikit-learn's ``check_cv`` makes of it."""
     if isinstance(cv, int) and not isinstance(cv, bool):
-        if groups is not None:
-            return RepeatedStratifiedGroupKFold(cv, 1, random_state)
-        return StratifiedKFold(cv, shuffle=True, random_state=random_state)
+        if groups is None:
+            return StratifiedKFold(cv, shuffle=True, random_state=random_state)
+        n_splits, n_repeats, cv = cv, 1, None
     if cv is not None:
         return check_cv(cv, classifier=True)
     if groups is not None:
@@ -82,20 +85,73 @@ def make_splits(cv, X, y, groups=None) -> tuple[list, list]:
     """The splits of ``cv`` and their ``(repeat, fold)`` ids; with ``groups``,
     checked to keep every group on one side."""
     splits = list(cv.split(X, y, groups))
-    per_repeat = len(splits) // max(1, int(getattr(cv, "n_repeats", 1) or 1))
-    ids = [(i // per_repeat, i % per_repeat) for i in range(len(splits))]
-    if groups is not None:
-        for train, test in splits:
-            shared = np.intersect1d(groups[train], groups[test])
-            if len(shared):
-                raise ValueError(
-                    f"cv={cv!r} puts group {shared[0]!r} on both sides of a split; "
-                    "with groups, use a group splitter (e.g. StratifiedGroupKFold)."
-                )
-    return splits, ids
+    per_repeat = len(splits) // int(getattr(cv, "n_repeats", 1) or 1)
+    for train, test in splits if groups is not None else ():
+        shared = np.intersect1d(groups[train], groups[test])
+        if len(shared):
+            raise ValueError(
+                f"cv={cv!r} puts group {shared[0]!r} on both sides of a split; "
+                "with groups, use a group splitter (e.g. StratifiedGroupKFold)."
+            )
+    return splits, [divmod(i, per_repeat) for i in range(len(splits))]
 
 
-def split_ratio(splits) -> float:
-    """``n_test / n_train`` of the splits as they came out, for the
-    corrected resampled t-test (grouped folds are not all the same size)."""
-    return float(np.mean([len(test) / len(train) for train, test in splits]))
+def check_train_sizes(train_sizes) -> tuple[float, ...]:
+    """Sorted, distinct fractions in (0, 1], else a ``ValueError``/``TypeError``.
+
+    Examples
+    --------
+    >>> check_train_sizes([1, 0.3, 0.1])
+    (0.1, 0.3, 1.0)
+    """
+    allowed = "fractions of each training fold in (0, 1], e.g. (0.1, 0.3, 1.0)"
+    try:
+        sizes = np.atleast_1d(np.asarray(train_sizes, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"train_sizes must be {allowed}; got {train_sizes!r}."
+        ) from None
+    if not sizes.size or not np.all((sizes > 0) & (sizes <= 1)):  # NaN fails too
+        raise ValueError(f"train_sizes must be {allowed}; got {train_sizes!r}.")
+    return tuple(sorted(set(sizes.tolist())))
+
+
+def _subsample(train, y, groups, size: float, seed: int) -> np.ndarray:
+    """A stratified share ``size`` of ``train``: of its samples, or of its
+    groups (whole groups kept or dropped), stratified by a group's first label."""
+    if groups is None:
+        kept, _ = train_test_split(
+            train, train_size=size, stratify=y[train], random_state=seed
+        )
+        return np.sort(kept)
+    names, first = np.unique(groups[train], return_index=True)
+    kept, _ = train_test_split(
+        names, train_size=size, stratify=y[train][first], random_state=seed
+    )
+    return np.sort(train[np.isin(groups[train], kept)])
+
+
+def make_tasks(splits, split_ids, y, groups, train_sizes, random_state) -> list:
+    """One task per split and size: ``{"split", "key", "train", "test", "seed"}``.
+
+    Raises a ``ValueError`` naming ``train_sizes`` when a subsample cannot
+    hold every class.
+    """
+    tasks = []
+    for split_id, (train, test) in zip(split_ids, splits, strict=True):
+        for size in train_sizes:
+            subset = train
+            if size < 1.0:  # the same subsample for every configuration
+                seed = fold_seed(random_state, *split_id, round(size * 1_000_000))
+                try:
+                    subset = _subsample(train, y, groups, size, seed)
+                except ValueError as error:
+                    raise ValueError(
+                        f"train_sizes: {size:g} of a training fold of {len(train)} "
+                        f"samples cannot be stratified over its classes ({error}); "
+                        "use larger fractions."
+                    ) from None
+            key = {"repeat": split_id[0], "fold": split_id[1], "train_size": size}
+            seed = fold_seed(random_state, *split_id)
+            tasks.append({"key": key, "train": subset, "test": test, "seed": seed})
+    return tasks

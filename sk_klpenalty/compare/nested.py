@@ -1,55 +1,34 @@
 """The penalty tuned without looking at the test fold: nested cross-validation.
 
-With ``tune="nested"``, :func:`~sk_klpenalty.compare.compare_penalty` adds
-one configuration, ``"tuned penalty (nested)"``. On each outer training fold
-(only that fold: the outer test fold is never seen) a scikit-learn
-:class:`~sklearn.model_selection.GridSearchCV` over the penalty settings
-(``alpha > 0``) picks one by an inner cross-validation; the picked setting is
-refit on the whole outer training fold, with the fold's seed, and scored on
-the outer test fold like every other configuration. Its difference to the
-baseline is then free of the selection bias of the best setting that
-non-nested mode picks on the same folds it reports.
+With ``tune="nested"``, :func:`~sk_klpenalty.compare.compare_penalty` adds the
+configuration ``"tuned penalty (nested)"``: on each outer training fold a
+:class:`~sklearn.model_selection.GridSearchCV` over the penalty settings picks
+one by an inner cross-validation, refits it on the whole outer training fold
+with the fold's seed, and the refit is scored on the outer test fold like
+every other configuration, free of the selection bias of the best setting.
 """
 
 from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
 
 from .configs import Config, setting_name
-from .formatting import markdown_table
 
-__all__ = [
-    "NESTED",
-    "TUNE_CHOICES",
-    "check_inner_folds",
-    "check_tune",
-    "chosen_settings",
-    "chosen_table",
-    "fit_nested",
-    "nested_config",
-]
+__all__ = ["NESTED", "check_inner_folds", "chosen_settings", "fit_nested"]
 
 #: Name of the nested configuration in tables and files.
 NESTED = "tuned penalty (nested)"
-TUNE_CHOICES = (None, "nested")
-_SETTING = ("alpha", "sigma", "sigma_decay")
-
-
-def check_tune(tune) -> str | None:
-    if tune not in TUNE_CHOICES:
-        raise ValueError(f"tune must be None or 'nested', got {tune!r}.")
-    return tune
 
 
 def nested_config(
     configs: list[Config], estimator, inner_cv, inner_scoring, decode: str
 ) -> Config:
-    """The nested configuration over the penalty settings of ``configs``.
-
-    Checks what can be checked before any fit: at least two settings to choose
-    from, a valid ``inner_cv`` and ``inner_scoring``.
+    """The nested configuration over the penalty settings of ``configs``,
+    checked before any fit: two settings or more, ``inner_cv``, ``inner_scoring``.
     """
     from sklearn.metrics import check_scoring
 
@@ -68,65 +47,52 @@ def nested_config(
         raise ValueError(
             f"inner_cv must be an int >= 2 or a splitter, got {inner_cv!r}."
         )
-    model = clone(estimator).set_params(decode=decode)
     try:
-        check_scoring(model, scoring=inner_scoring)
+        check_scoring(clone(estimator).set_params(decode=decode), scoring=inner_scoring)
     except (ValueError, TypeError) as error:
         raise ValueError(f"inner_scoring: {error}") from None
-    params = {
-        "grid": grid,
-        "inner_cv": inner_cv,
-        "inner_scoring": inner_scoring,
-        "decode": decode,
-    }
-    return Config(NESTED, "nested", params)
+    params = {"grid": grid, "inner_cv": inner_cv, "inner_scoring": inner_scoring}
+    return Config(NESTED, "nested", {**params, "decode": decode})
 
 
-def check_inner_folds(config: Config, training_labels) -> None:
-    """Fail before any fit when an int ``inner_cv`` cannot split a training
-    set: stratified folds need some class with at least that many samples."""
-    import numpy as np
+def _inner_cv(inner_cv, seed: int, grouped: bool):
+    """An int ``inner_cv``: that many shuffled stratified (group) folds."""
+    if not isinstance(inner_cv, Integral):
+        return inner_cv
+    folds = StratifiedGroupKFold if grouped else StratifiedKFold
+    return folds(n_splits=inner_cv, shuffle=True, random_state=seed)
 
-    n_splits = config.params["inner_cv"]
-    if not isinstance(n_splits, Integral):
+
+def check_inner_folds(config: Config, tasks: list[dict], y) -> None:
+    """Fail before any fit when an int ``inner_cv`` cannot split a training fold."""
+    if not isinstance(config.params["inner_cv"], Integral):
         return
-    for labels in training_labels:
-        _, counts = np.unique(labels, return_counts=True)
-        if counts.max() < n_splits:
+    for task in tasks:
+        groups = task.get("groups")
+        cv = _inner_cv(config.params["inner_cv"], 0, groups is not None)
+        labels = y[task["train"]]
+        try:
+            next(cv.split(np.zeros(len(labels)), labels, groups))
+        except ValueError as error:
             raise ValueError(
-                f"inner_cv={n_splits} stratified folds need a class with at least "
-                f"{n_splits} samples in each training set, but one of "
-                f"{len(labels)} samples has at most {counts.max()} per class: "
-                "use fewer inner folds, more data or larger train_sizes."
-            )
+                f"inner_cv={config.params['inner_cv']} on a training fold of "
+                f"{len(labels)} samples: {error} Use fewer inner folds, more data "
+                "or larger train_sizes."
+            ) from None
 
 
 def fit_nested(estimator, config: Config, X, y, seed: int, groups=None, **fit_params):
     """Inner grid search on ``X, y`` (an outer training fold), refit of the best.
 
-    Returns the refitted model and the chosen setting. Inner folds: with an
-    int ``inner_cv``, that many stratified folds (grouped with ``groups``),
-    shuffled with ``seed``. ``fit_params`` (``sample_weight``) go to the
-    search's ``fit``.
+    Returns the refitted model and the chosen setting. ``fit_params``
+    (``sample_weight``) go to the search's ``fit``.
     """
-    from sklearn.model_selection import (
-        GridSearchCV,
-        StratifiedGroupKFold,
-        StratifiedKFold,
-    )
-
     params = config.params
-    inner_cv = params["inner_cv"]
-    if isinstance(inner_cv, Integral):
-        folds = StratifiedKFold if groups is None else StratifiedGroupKFold
-        inner_cv = folds(n_splits=inner_cv, shuffle=True, random_state=seed)
-    model = clone(estimator).set_params(random_state=seed, decode=params["decode"])
     search = GridSearchCV(
-        model,
+        clone(estimator).set_params(random_state=seed, decode=params["decode"]),
         params["grid"],
         scoring=params["inner_scoring"],
-        cv=inner_cv,
-        refit=True,
+        cv=_inner_cv(params["inner_cv"], seed, groups is not None),
         error_score="raise",
     )
     if groups is not None:
@@ -139,22 +105,22 @@ def chosen_settings(records):
     """The setting the inner search chose on each outer fold (a DataFrame)."""
     rows = records[records["config"] == NESTED]
     rows = rows.drop_duplicates(["train_size", "repeat", "fold"])
-    return rows[["train_size", "repeat", "fold", *_SETTING]].reset_index(drop=True)
+    columns = ["train_size", "repeat", "fold", "alpha", "sigma", "sigma_decay"]
+    return rows[columns].reset_index(drop=True)
 
 
-def chosen_table(records) -> list[str]:
-    """Markdown: the chosen setting per outer fold, and how often each won."""
+def chosen_table(records) -> list[list[str]]:
+    """Rows of the chosen setting per outer fold (at the largest size), and
+    the line on how often each won."""
     chosen = chosen_settings(records)
     chosen = chosen[chosen["train_size"] == chosen["train_size"].max()]
-    names = [
-        setting_name(row["alpha"], row["sigma"], row["sigma_decay"])
-        for _, row in chosen.iterrows()
-    ]
+    names = [setting_name(*row) for row in chosen.iloc[:, 3:].itertuples(index=False)]
     rows = [
-        [str(int(row["repeat"])), str(int(row["fold"])), name]
-        for (_, row), name in zip(chosen.iterrows(), names, strict=True)
+        [str(int(repeat)), str(int(fold)), name]
+        for repeat, fold, name in zip(
+            chosen["repeat"], chosen["fold"], names, strict=True
+        )
     ]
-    lines = markdown_table(["repeat", "outer fold", "chosen setting"], rows)
     counts = {name: names.count(name) for name in dict.fromkeys(names)}
-    summary = ", ".join(f"{name} ({n} of {len(names)})" for name, n in counts.items())
-    return [*lines, "", f"Chosen: {summary}."]
+    won = ", ".join(f"{name} ({n} of {len(names)})" for name, n in counts.items())
+    return rows, f"Chosen: {won}."

@@ -8,14 +8,12 @@ otherwise pick, each fitted on the same folds, seeds, network and epochs.
     :class:`~sk_klpenalty.corn.CORNClassifier`: ``K - 1`` conditional binary
     outputs (Shi, Cao & Raschka 2021).
 ``laplace``
-    The penalty with SORD's Laplace kernel ``exp(-|v_k - y| / sigma)``
-    instead of the Gaussian, at the best penalty setting's alpha, sigma and
-    decay: only the kernel differs from it.
+    The penalty with SORD's Laplace kernel instead of the Gaussian, at the
+    best penalty setting: only the kernel differs from it.
 ``soft-labels``
-    The soft target alone (``ce_weight=0``, ``alpha=1``), with the Laplace
-    kernel at the best setting's sigma and decay: SORD (Diaz & Marathe 2019).
-    Only the cross-entropy term differs from ``laplace``. For DLDL (the
-    Gaussian soft target alone) pass ``peer_params={"soft-labels":
+    The soft target alone (``ce_weight=0``, ``alpha=1``), Laplace kernel at
+    the best setting's sigma and decay: SORD (Diaz & Marathe 2019). For DLDL
+    (the Gaussian soft target alone) pass ``peer_params={"soft-labels":
     {"kernel": "gaussian"}}``.
 
 ``peer_params`` (``{peer: {parameter: value}}``) sets any parameter of a
@@ -32,14 +30,7 @@ from sklearn.base import clone
 
 from .configs import Config
 
-__all__ = [
-    "PEERS",
-    "PeerConfig",
-    "check_peers",
-    "peer_configs",
-    "describe_peers",
-    "peers_job_entry",
-]
+__all__ = ["PEERS", "PeerConfig", "check_peers", "describe_peers", "peer_configs"]
 
 PEERS = ("regression", "soft-labels", "laplace", "corn")
 _LABELS = {
@@ -48,22 +39,16 @@ _LABELS = {
     "laplace": "Laplace kernel",
     "corn": "CORN",
 }
-# What a peer of another class does not take from the user's estimator: the
-# penalty's parameters, the loss, and how predict decodes (the report scores
-# every decode itself).
-_NOT_SHARED = {"criterion", "decode", "alpha", "sigma", "sigma_decay", "kernel"}
-_NOT_SHARED |= {"ce_weight"}
-# The settings the report states for each peer.
+# The report states these settings of each peer. A peer of another class
+# takes none of them from the user's estimator, nor how it decodes.
 _SHOWN = ("criterion", "kernel", "ce_weight", "alpha", "sigma", "sigma_decay")
 
 
 @dataclass(frozen=True)
 class PeerConfig(Config):
-    """A configuration fitted with another estimator class than the user's.
-
-    The estimator is built from the user's estimator's shared parameters
-    (network, epochs, lr, batch size, device, precision, classes, callbacks,
-    ``module__*`` ...), then ``params`` are set on it.
+    """A configuration fitted with another estimator class than the user's:
+    built from the user's estimator's shared parameters (network, epochs, lr,
+    batch size, device, classes, callbacks, ``module__*`` ...), then ``params``.
     """
 
     estimator_class: type | None = field(default=None, hash=False)
@@ -73,26 +58,20 @@ class PeerConfig(Config):
         return math.nan  # no penalty weight: not an alpha=0 baseline
 
     def make_estimator(self, estimator):
-        own = set(self.estimator_class().get_params(deep=False)) - _NOT_SHARED
+        own = set(self.estimator_class().get_params(deep=False))
+        own -= {*_SHOWN, "decode"}
         shared = {
             name: clone(value, safe=False)
             for name, value in estimator.get_params(deep=False).items()
-            if name in own or _is_shared_prefix(name)
+            if name in own or ("__" in name and not name.startswith("criterion__"))
         }
         return self.estimator_class(**shared).set_params(**self.params)
-
-
-def _is_shared_prefix(name: str) -> bool:
-    """``module__*``, ``optimizer__*``, ``iterator_train__*``, ... not the loss's."""
-    prefix, nested, _ = name.partition("__")
-    return bool(nested) and prefix != "criterion"
 
 
 def check_peers(peers, peer_params) -> tuple[tuple[str, ...], dict]:
     """The peers' names (``"all"`` for every one) and their parameters, checked."""
     peers = () if peers is None else (peers,) if isinstance(peers, str) else peers
-    peers = tuple(peers)
-    peers = PEERS if "all" in peers else tuple(dict.fromkeys(peers))  # once each
+    peers = PEERS if "all" in peers else tuple(dict.fromkeys(peers))
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         raise ValueError(
@@ -117,16 +96,13 @@ def check_peers(peers, peer_params) -> tuple[tuple[str, ...], dict]:
 
 def peer_configs(
     peers: Iterable[str], peer_params: Mapping[str, dict], best: Config | None
-) -> list[PeerConfig | Config]:
-    """One configuration per peer; the penalty peers use ``best``'s setting.
-
-    Without a penalty setting in the grid (``best=None``), they use alpha 1
-    and the estimator's own sigma and decay.
-    """
+) -> list[Config]:
+    """One configuration per peer; the penalty peers use ``best``'s setting
+    (without one: alpha 1 and the estimator's own sigma and decay)."""
     from ..corn import CORNClassifier
     from ..regressor import OrdinalRegressor
 
-    penalty = {} if best is None else dict(best.params)
+    penalty = {} if best is None else best.params
     setting = {k: penalty[k] for k in ("alpha", "sigma", "sigma_decay") if k in penalty}
     setting.setdefault("alpha", 1.0)
     defaults = {
@@ -142,8 +118,7 @@ def peer_configs(
     for peer in peers:
         estimator_class, params = defaults[peer]
         params = {**params, **peer_params.get(peer, {})}
-        implied = "laplace" if peer == "laplace" else None  # in the label
-        name = f"peer: {_LABELS[peer]}{_describe(params, implied)}"
+        name = f"peer: {_LABELS[peer]}{_describe(params, peer == 'laplace')}"
         if estimator_class is None:
             configs.append(Config(name, peer, params))
         else:
@@ -151,10 +126,10 @@ def peer_configs(
     return configs
 
 
-def _describe(params: Mapping, implied_kernel: str | None) -> str:
+def _describe(params: Mapping, laplace_implied: bool) -> str:
     """`` (laplace sigma=2)``: the settings that tell peers apart."""
     parts = []
-    if "kernel" in params and params["kernel"] != implied_kernel:
+    if "kernel" in params and not (laplace_implied and params["kernel"] == "laplace"):
         parts.append(str(params["kernel"]))
     if params.get("ce_weight", 1.0) not in (0.0, 1.0):
         parts.append(f"ce_weight={params['ce_weight']:g}")
@@ -174,25 +149,17 @@ def describe_peers(configs: Iterable[Config], estimator) -> dict:
     for config in configs:
         model = config.make_estimator(estimator)
         params = model.get_params(deep=False)
-        shown = [n for n in _SHOWN if n in params] + sorted(
-            set(config.params) - set(_SHOWN)
-        )
+        shown = [n for n in _SHOWN if n in params]
+        shown += sorted(set(config.params) - set(_SHOWN))
         described[config.name] = {
             "estimator": type(model).__name__,
-            **{name: _plain(params[name]) for name in shown},
+            **{name: plain(params[name]) for name in shown},
         }
     return described
 
 
-def peers_job_entry(peers: Iterable[str], peer_params: Mapping) -> dict:
-    """The peers and the user's settings, as plain JSON for ``job.json``."""
-    return {
-        peer: {name: _plain(v) for name, v in peer_params.get(peer, {}).items()}
-        for peer in peers
-    }
-
-
-def _plain(value):
+def plain(value):
+    """``value`` as JSON can hold it: a class or function by its name."""
     if isinstance(value, bool | int | float | str | type(None)):
         return value
     return getattr(value, "__name__", repr(value))

@@ -2,31 +2,25 @@
 
 Each fit counts its training batches (:class:`BatchCounter`, a skorch
 callback) into a small shared file; the job reads the counts twice a second
-into one progress bar over all the job's batches, whose ETA is the job's,
-and prints one line with the projected time once a few seconds of training
-have given the rate. Fits on other machines (a remote dask cluster) cannot
-reach the file: the bar then moves as fits finish.
+into one progress bar over all its batches, whose ETA is the job's, and
+prints one line with the projected time once a few seconds of training have
+given the rate. Fits on other machines (a remote dask cluster) cannot reach
+the file: the bar then moves as fits finish.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 from skorch.callbacks import Callback
 
-__all__ = [
-    "BatchCounter",
-    "Progress",
-    "format_duration",
-    "planned_batches",
-    "projection",
-]
+__all__ = ["BatchCounter", "Progress", "format_duration", "planned_batches"]
 
 #: Seconds of counted training before the projection is printed.
 RATE_SECONDS = 5.0
@@ -103,7 +97,6 @@ class BatchCounter(Callback):
             self.counts_ = np.memmap(self.path, dtype=np.int64, mode="r+")
         except (OSError, ValueError):
             self.counts_ = None
-        self.last_ = time.monotonic()
 
     def on_batch_end(self, net, training=False, **kwargs) -> None:
         if training and self.counts_ is not None:
@@ -128,81 +121,65 @@ class Progress:
 
     def __init__(self, enabled: bool, device: str, later_batches: int = 0) -> None:
         self.enabled, self.device, self.later = enabled, device, later_batches
-        self.runs: list[tuple[np.memmap, np.ndarray, set]] = []
+        self.runs: dict[str, tuple] = {}  # count file -> counts, planned, finished
         self.n_finished = 0
 
     def __enter__(self):
-        if not self.enabled:
-            return self
-        from tqdm.auto import tqdm
+        if self.enabled:
+            from tqdm.auto import tqdm
 
-        self._folder = tempfile.TemporaryDirectory(prefix="sk-klpenalty-")
-        self._bar = tqdm(total=0, unit="batch", desc="compare", file=sys.stderr)
-        self._stop = threading.Event()
-        self._first = None  # (time, batches) when counting began
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
+            self._folder = tempfile.TemporaryDirectory(prefix="sk-klpenalty-")
+            self._bar = tqdm(total=0, unit="batch", desc="compare", file=sys.stderr)
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self.enabled:
-            return
-        self._stop.set()
-        self._thread.join()
-        self._update()
-        self._bar.close()
-        self.runs.clear()  # the maps, before their folder goes
-        self._folder.cleanup()
+        if self.enabled:
+            self._stop.set()
+            self._thread.join()
+            self._bar.update(self.done() - self._bar.n)
+            self._bar.close()
+            self.runs.clear()  # the maps, before their folder goes
+            self._folder.cleanup()
 
-    def plan(self, batches: list[int]) -> list[int | None]:
-        """Register the fits of one run; their slots for :meth:`counter`."""
+    def plan(self, batches: list[int]) -> list[BatchCounter | None]:
+        """Register the fits of one run: a counter for each fit."""
         if not self.enabled or not batches:
             return [None] * len(batches)
-        path = Path(self._folder.name) / f"run{len(self.runs)}.counts"
-        np.zeros(len(batches), np.int64).tofile(path)
-        counts = np.memmap(path, dtype=np.int64, mode="r+")
-        self.runs.append((counts, np.asarray(batches), set()))
-        self.later = max(0, self.later - (sum(batches) if len(self.runs) > 1 else 0))
-        self._bar.total = sum(int(p.sum()) for _, p, _ in self.runs) + self.later
+        path = os.path.join(self._folder.name, f"run{len(self.runs)}.counts")
+        counts = np.memmap(path, dtype=np.int64, mode="w+", shape=len(batches))
+        if self.runs:  # the later fits, now planned
+            self.later = max(0, self.later - sum(batches))
+        self.runs[path] = (counts, np.asarray(batches), np.zeros(len(batches), bool))
+        self._bar.total = sum(int(p.sum()) for _, p, _ in self.runs.values())
+        self._bar.total += self.later
         self._bar.refresh()
-        return [(len(self.runs) - 1, i) for i in range(len(batches))]
+        return [BatchCounter(path, slot) for slot in range(len(batches))]
 
-    def counter(self, slot) -> BatchCounter | None:
-        if slot is None:
-            return None
-        return BatchCounter(self.runs[slot[0]][0].filename, slot[1])
-
-    def finished(self, slot) -> None:
+    def finished(self, counter: BatchCounter | None) -> None:
         self.n_finished += 1
-        if slot is not None:
-            self.runs[slot[0]][2].add(slot[1])
+        if counter is not None:
+            self.runs[counter.path][2][counter.slot] = True
 
     def done(self) -> int:
         """Batches trained so far: counted, or planned for a finished fit."""
-        total = 0
-        for counts, planned, finished in self.runs:
-            counted = np.minimum(np.asarray(counts), planned)
-            counted[list(finished)] = planned[list(finished)]
-            total += int(counted.sum())
-        return total
-
-    def _update(self) -> None:
-        self._bar.update(self.done() - self._bar.n)
+        return sum(
+            int(np.where(finished, planned, np.minimum(counts, planned)).sum())
+            for counts, planned, finished in self.runs.values()
+        )
 
     def _poll(self) -> None:
+        start, projected = None, False  # (time, batches) when counting began
         while not self._stop.wait(0.5):
-            self._update()
-            self._project_once()
-
-    def _project_once(self) -> None:
-        now, done = time.monotonic(), self._bar.n
-        if self._first is None:
-            self._first = (now, done) if done else None
-            return
-        start, at_start = self._first
-        if now - start < RATE_SECONDS or done <= at_start or at_start < 0:
-            return
-        rate = (done - at_start) / (now - start)
-        line = projection(self._bar.total - done, self._bar.total, rate, self.device)
-        self._bar.write(line, file=sys.stderr)
-        self._first = (start, -1)  # printed
+            self._bar.update(self.done() - self._bar.n)
+            now, done, total = time.monotonic(), self._bar.n, self._bar.total
+            if start is None:
+                start = (now, done) if done else None
+                continue
+            elapsed, counted = now - start[0], done - start[1]
+            if not projected and elapsed >= RATE_SECONDS and counted > 0:
+                line = projection(total - done, total, counted / elapsed, self.device)
+                self._bar.write(line, file=sys.stderr)
+                projected = True

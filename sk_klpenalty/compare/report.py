@@ -1,5 +1,5 @@
 """The report of a comparison: :class:`CompareResult` (tables, markdown, plot,
-files)."""
+files), and how it writes numbers and tables."""
 
 from __future__ import annotations
 
@@ -10,16 +10,52 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics import METRICS
-from . import sections
 from .configs import BASELINE
-from .formatting import finish_figure, fmt_p, interval, markdown_table
 from .peers import PEERS
 from .stats import paired_differences, summarise
 from .store import json_safe, make_folder
 
-__all__ = ["CompareResult"]
+__all__ = ["CompareResult", "fmt", "fmt_p", "interval", "markdown_table"]
 
 SHOWN = ("mse", "mae", "accuracy")
+
+
+def fmt(value: float, signed: bool = False) -> str:
+    """A number with about 3 significant digits; ``n/a`` when missing.
+
+    Examples
+    --------
+    >>> fmt(71.214), fmt(-0.78213, signed=True), fmt(float("nan"))
+    ('71.21', '-0.782', 'n/a')
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    digits = 1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 3
+    return f"{value:{'+' if signed else ''}.{digits}f}"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value: three decimals, or ``<0.001``."""
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def interval(row, signed: bool = False) -> str:
+    """``mean [ci_low, ci_high]`` of a row of statistics."""
+    low, high = fmt(row["ci_low"], signed), fmt(row["ci_high"], signed)
+    return f"{fmt(row['mean'], signed)} [{low}, {high}]"
+
+
+def delta(row) -> list[str]:
+    """The cells of a difference: its interval and its p-value."""
+    return [interval(row, signed=True), fmt_p(row["p_value"])]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 class CompareResult:
@@ -41,8 +77,6 @@ class CompareResult:
         self.records = records.reset_index(drop=True)
         self.job = job
         self.curves = curves
-        self._summary = None
-        self._comparisons: dict = {}
 
     @classmethod
     def from_search(cls, search, *, test_train_ratio: float | None = None):
@@ -96,25 +130,19 @@ class CompareResult:
 
     def summary(self):
         """Mean and 95% CI of each metric per configuration and decode."""
-        if self._summary is None:
-            ratio = self.job["test_train_ratio"]
-            summary = summarise(self.main_records(), self.metrics, ratio)
-            self._summary = summary.drop(columns="p_value")
-        return self._summary
+        ratio = self.job["test_train_ratio"]
+        summary = summarise(self.main_records(), self.metrics, ratio)
+        return summary.drop(columns="p_value")
 
     def comparison(self, reference: str = BASELINE):
         """Each configuration minus ``reference``, paired by fold and decode:
         the mean difference with its corrected resampled t interval and
         p-value (negative: lower than the reference)."""
-        if reference not in self._comparisons:
-            if reference == BASELINE:
-                pairs = self.baseline_of
-            else:
-                pairs = {c: reference for c in self.configs if c != reference}
-            self._comparisons[reference] = paired_differences(
-                self.main_records(), pairs, self.metrics, self.job["test_train_ratio"]
-            )
-        return self._comparisons[reference]
+        pairs = {c: reference for c in self.configs if c != reference}
+        if reference == BASELINE:
+            pairs = self.baseline_of
+        ratio = self.job["test_train_ratio"]
+        return paired_differences(self.main_records(), pairs, self.metrics, ratio)
 
     def peer_comparison(self):
         """Each peer minus the best penalty setting (as :meth:`comparison`)."""
@@ -124,48 +152,38 @@ class CompareResult:
         comparison = self.comparison(best)
         return comparison[comparison["config"].isin(self.peers)]
 
-    # ---------------------------------------------------------- rendering
-
     def to_markdown(self, compare_metrics: Sequence[str] = SHOWN) -> str:
         """The report: what was run, the per-configuration table, the
         differences to the baseline, and the sections the job has."""
         return self._markdown(compare_metrics)
 
     def _markdown(self, compare_metrics, images: bool = False) -> str:
-        shown = [m for m in compare_metrics if m in self.metrics] or list(self.metrics)
-        lines = [
-            "# Cross-entropy vs cross-entropy + KL penalty",
-            "",
-            *sections.header(self),
-            "",
-            "## Mean per configuration [95% CI]",
-            "",
-            *self._summary_table(),
-            "",
-            "## Difference to the baseline (alpha=0, same decode, same folds)",
-            "",
-            sections.direction_note(self.metrics, shown),
-            "",
-            *self.comparison_table(shown),
-            *sections.extra_sections(self, shown, images),
-        ]
-        return "\n".join(lines) + "\n"
+        from . import sections
 
-    def _summary_table(self) -> list[str]:
+        shown = [m for m in compare_metrics if m in self.metrics] or list(self.metrics)
         summary = self.summary().set_index(["config", "decode", "metric"])
-        metrics = self.metrics
         rows = [
             [
                 config,
                 decode,
-                *(interval(summary.loc[(config, decode, m)]) for m in metrics),
+                *(interval(summary.loc[(config, decode, m)]) for m in self.metrics),
             ]
             for config in self.configs
             for decode in self.decodes
-            if (config, decode, next(iter(metrics))) in summary.index
+            if (config, decode, next(iter(self.metrics))) in summary.index
         ]
-        header = ["configuration", "decode", *(metrics[m][0] for m in metrics)]
-        return markdown_table(header, rows)
+        header = ["configuration", "decode", *(v[0] for v in self.metrics.values())]
+        lines = [
+            "# Cross-entropy vs cross-entropy + KL penalty", "",
+            *sections.header(self), "",
+            "## Mean per configuration [95% CI]", "",
+            *markdown_table(header, rows), "",
+            "## Difference to the baseline (alpha=0, same decode, same folds)", "",
+            sections.direction_note(self.metrics, shown), "",
+            *self.comparison_table(shown),
+            *sections.extra_sections(self, shown, images),
+        ]  # fmt: skip
+        return "\n".join(lines) + "\n"
 
     def comparison_table(self, metrics, reference=BASELINE, configs=None) -> list[str]:
         """Markdown lines: each configuration's Δ to ``reference`` per metric."""
@@ -176,19 +194,16 @@ class CompareResult:
         header = ["configuration", "decode"]
         for metric in metrics:
             header += [f"Δ{self.metrics[metric][0]} [95% CI]", "p"]
-        rows = []
-        for config in self.configs if configs is None else configs:
-            for decode in self.decodes:
-                if (
-                    config == reference
-                    or (config, decode, metrics[0]) not in table.index
-                ):
-                    continue
-                cells = [config, decode]
-                for metric in metrics:
-                    row = table.loc[(config, decode, metric)]
-                    cells += [interval(row, signed=True), fmt_p(row["p_value"])]
-                rows.append(cells)
+        rows = [
+            [
+                config,
+                decode,
+                *(c for m in metrics for c in delta(table.loc[(config, decode, m)])),
+            ]
+            for config in (self.configs if configs is None else configs)
+            for decode in self.decodes
+            if config != reference and (config, decode, metrics[0]) in table.index
+        ]
         return markdown_table(header, rows)
 
     def __str__(self) -> str:
@@ -198,44 +213,16 @@ class CompareResult:
         """Each metric per configuration with 95% CI error bars; the dashed
         line is the baseline's mean. Returns the matplotlib Figure and writes
         it to ``path`` if given."""
-        from matplotlib.figure import Figure
+        from .plots import plot_summary
 
-        summary = self.summary().set_index(["config", "decode", "metric"])
-        configs, metrics = self.configs, self.metrics
-        baseline = configs.index(BASELINE) if BASELINE in configs else 0
-        n_rows = -(-len(metrics) // 3)
-        figure = Figure(
-            figsize=(12.6, 3.2 * n_rows + 0.3 * len(configs)), layout="constrained"
-        )
-        axes = np.atleast_2d(figure.subplots(n_rows, 3))
-        for ax in axes.ravel()[len(metrics) :]:
-            ax.set_axis_off()
-        offsets = np.linspace(-0.15, 0.15, len(self.decodes))
-        for ax, metric in zip(axes.ravel(), metrics, strict=False):
-            for offset, decode in zip(offsets, self.decodes, strict=True):
-                rows = summary.reindex([(c, decode, metric) for c in configs])
-                mean = rows["mean"].to_numpy()
-                errors = [mean - rows["ci_low"], rows["ci_high"] - mean]
-                x = np.arange(len(configs)) + offset
-                line = ax.errorbar(
-                    x, mean, yerr=errors, fmt="o", capsize=3, label=decode
-                )
-                ax.axhline(
-                    mean[baseline], linestyle="--", linewidth=0.8,
-                    color=line[0].get_color(),
-                )  # fmt: skip
-            ax.set_title(metrics[metric][0])
-            ax.set_xticks(np.arange(len(configs)))
-            ax.set_xticklabels(
-                [_short(c) for c in configs], rotation=30, ha="right", fontsize=8
-            )
-        title = "decode (dashed line: baseline)"
-        return finish_figure(figure, axes[0, 0], path, len(self.decodes), title)
+        return plot_summary(self, path)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.md``, ``results.csv``, ``summary.json`` and
         ``plot.png``; with per-epoch curves also ``curves.csv`` and
         ``curves.png``, with several training sizes ``learning-curve.png``."""
+        from . import plots, sections
+
         out_dir = make_folder(out_dir)
         names = ("report.md", "results.csv", "summary.json", "plot.png")
         paths = {name: out_dir / name for name in names}
@@ -248,9 +235,7 @@ class CompareResult:
             "comparison": self.comparison().to_dict(orient="records"),
         }
         if self.peers:
-            summary["peer_comparison"] = self.peer_comparison().to_dict(
-                orient="records"
-            )
+            summary["peer_comparison"] = self.peer_comparison().to_dict("records")
         curve = sections.learning_curve_frame(self)
         if curve is not None:
             summary["learning_curve"] = curve.to_dict(orient="records")
@@ -260,14 +245,5 @@ class CompareResult:
             paths["curves.csv"] = out_dir / "curves.csv"
             self.curves.to_csv(paths["curves.csv"], index=False)
         shown = [m for m in SHOWN if m in self.metrics] or list(self.metrics)
-        paths.update(sections.extra_plots(self, out_dir, shown))
+        paths.update(plots.extra_plots(self, out_dir, shown))
         return paths
-
-
-def _short(name: str) -> str:
-    for long, short in (
-        ("control: ", ""), ("peer: ", ""), ("soft labels only", "soft labels"),
-        ("uniform smoothing", "uniform"), ("permuted order", "permuted"),
-    ):  # fmt: skip
-        name = name.replace(long, short)
-    return name

@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
 from ..data import take_rows
@@ -22,10 +24,9 @@ from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from . import defaults
 from .configs import best_penalty, control_configs, penalty_configs
-from .folds import fold_seed, make_splits, resolve_cv, split_ratio
-from .learning_curve import check_train_sizes, sized_splits
-from .nested import check_inner_folds, check_tune, fit_nested, nested_config
-from .peers import check_peers, describe_peers, peer_configs, peers_job_entry
+from .folds import check_train_sizes, make_splits, make_tasks, resolve_cv
+from .nested import check_inner_folds, fit_nested, nested_config
+from .peers import check_peers, describe_peers, peer_configs, plain
 from .progress import Progress, planned_batches
 from .report import CompareResult
 from .store import JobFiles, describe_job, digest, history_curve, record_key
@@ -39,68 +40,42 @@ def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None)
     joblib worker."""
     exit_with_job(task["job_pid"])
     start = time.perf_counter()
-    fit_params = task["fit_params"]
-    if config.kind == "nested":
-        X_train = take_rows(X, task["train"], lazy=False)  # the search indexes it
+    train, test, nested = task["train"], task["test"], config.kind == "nested"
+    model = clone(estimator) if nested else config.make_estimator(estimator)
+    if counter is not None:
+        model.set_params(callbacks=[*(model.callbacks or []), counter])
+    if nested:  # the search indexes X: the rows in memory
+        X_train, seed = take_rows(X, train, lazy=False), task["seed"]
         model, params = fit_nested(
-            _counted(clone(estimator), counter),
-            config,
-            X_train,
-            y[task["train"]],
-            task["seed"],
-            task["groups"],
-            **fit_params,
+            model, config, X_train, y[train], seed, task["groups"], **task["fit_params"]
         )
     else:
-        model = config.make_estimator(estimator).set_params(random_state=task["seed"])
-        model, params = _counted(model, counter), config.params
-        model.fit(
-            take_rows(X, task["train"], lazy=True), y[task["train"]], **fit_params
-        )
+        model.set_params(random_state=task["seed"])
+        model.fit(take_rows(X, train, lazy=True), y[train], **task["fit_params"])
+        params = config.params
     fit_seconds = time.perf_counter() - start
-    test = take_rows(X, task["test"], lazy=True)
-    proba = model.predict_proba(test)  # one forward pass serves every decode
+    X_test = take_rows(X, test, lazy=True)
+    proba = model.predict_proba(X_test)  # one forward pass serves every decode
     values = model.class_values_  # metrics on label values, or class positions
     if isinstance(model, OrdinalRegressor):  # E[y]: its output, not its proba
-        expected = model.predict_expectation(test)
+        expected = model.predict_expectation(X_test)
     else:
         expected = expectation(proba, values)
-    true_values = values[label_indices(y[task["test"]], model.classes_)]
-    records = []
-    for decode in decodes:
-        predicted = values[decode_indices(proba, values, decode)]
-        scores = ordinal_metrics(
-            true_values,
-            predicted,
-            y_expected=expected,
-            y_proba=proba,
-            labels=values,
-            within=within,
-        )
-        records.append(
-            {
-                "config": config.name,
-                "kind": config.kind,
-                "alpha": params["alpha"] if config.kind == "nested" else config.alpha,
-                "sigma": params.get("sigma", math.nan),
-                "sigma_decay": params.get("sigma_decay", math.nan),
-                **task["key"],
-                "decode": decode,
-                "n_train": len(task["train"]),
-                "n_test": len(task["test"]),
-                "fit_seconds": fit_seconds,
-                **scores,
-            }
-        )
+    true = values[label_indices(y[test], model.classes_)]
+    fit = {"config": config.name, "kind": config.kind, **task["key"]}
+    fit["alpha"] = params["alpha"] if nested else config.alpha
+    fit["sigma"] = params.get("sigma", math.nan)
+    fit["sigma_decay"] = params.get("sigma_decay", math.nan)
+    fit |= {"n_train": len(train), "n_test": len(test), "fit_seconds": fit_seconds}
+    records = [
+        {**fit, "decode": decode, **ordinal_metrics(
+            true, values[decode_indices(proba, values, decode)], y_expected=expected,
+            y_proba=proba, labels=values, within=within,
+        )}
+        for decode in decodes
+    ]  # fmt: skip
     key = {"config": config.name, **task["key"]}
     return records, [{**key, **row} for row in history_curve(model)]
-
-
-def _counted(model, counter):
-    """``model`` with the job's batch counter among its callbacks."""
-    if counter is None:
-        return model
-    return model.set_params(callbacks=[*(model.callbacks or []), counter])
 
 
 _watched_job = None
@@ -109,10 +84,10 @@ _watched_job = None
 def exit_with_job(job_pid: int) -> None:
     """Make this worker process exit when the job's process dies.
 
-    A job killed with SIGKILL (``kill -9``, the OOM killer: the case that
-    ``resume`` is for) runs no clean-up, and joblib's idle loky workers would
-    live on, each holding a model's memory. Nothing happens in the job's own
-    process (serial, threads) or on other hosts (dask).
+    A job killed with SIGKILL (the case that ``resume`` is for) runs no
+    clean-up, and joblib's idle loky workers would live on, each holding a
+    model's memory. Nothing happens in the job's own process (serial,
+    threads) or on other hosts (dask).
     """
     global _watched_job
     if os.getpid() == job_pid or os.getppid() != job_pid or _watched_job == job_pid:
@@ -127,18 +102,16 @@ def exit_with_job(job_pid: int) -> None:
     threading.Thread(target=watch, name="sk-klpenalty-job-watch", daemon=True).start()
 
 
-def _parallel(n_jobs, calls):
-    """joblib's results as they come where the backend streams them; in
-    chunks of one call per worker where it cannot (``multiprocessing``)."""
-    from joblib import Parallel, effective_n_jobs
-
+def _parallel(n_jobs, calls: list):
+    """joblib's results as they come; in chunks of one call per worker where
+    the backend cannot stream them (``multiprocessing``)."""
     try:
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
         return
     except ValueError as error:
         if "return_as" not in str(error):
             raise
-    calls, chunk = list(calls), max(1, effective_n_jobs(n_jobs))
+    chunk = max(1, effective_n_jobs(n_jobs))
     with Parallel(n_jobs=n_jobs) as parallel:
         for start in range(0, len(calls), chunk):
             yield from parallel(calls[start : start + chunk])
@@ -176,7 +149,8 @@ def compare_penalty(
     Every configuration (the baseline ``alpha=0``, each penalty setting, two
     controls and, on request, the peers and the nested-tuned penalty) is
     fitted on the same folds with the same per-fold seeds, and each fitted
-    model is scored with every decode from one ``predict_proba``.
+    model is scored with every decode from one ``predict_proba``. Intervals
+    and p-values use the corrected resampled t-test (Nadeau & Bengio 2003).
 
     Parameters
     ----------
@@ -249,8 +223,9 @@ def compare_penalty(
     ['alpha=1 sigma=2', 'baseline']
     """
     decodes = check_choices(decodes, DECODES, "decodes")
-    scored_decodes = tuple(dict.fromkeys((*decodes, *DECODES)))
-    tune, train_sizes = check_tune(tune), check_train_sizes(train_sizes)
+    if tune not in (None, "nested"):
+        raise ValueError(f"tune must be None or 'nested', got {tune!r}.")
+    train_sizes = check_train_sizes(train_sizes)
     categories = ordered_categories(y)
     y = check_labels(y)
     groups = _check_groups(groups, len(y))
@@ -262,7 +237,13 @@ def compare_penalty(
         estimator = clone(estimator).set_params(classes=classes)
     cv = resolve_cv(cv, random_state, groups, defaults.FOLDS, defaults.REPEATS)
     splits, split_ids = make_splits(cv, X, y, groups)
-    tasks = sized_splits(splits, split_ids, y, groups, train_sizes, random_state)
+    tasks = make_tasks(splits, split_ids, y, groups, train_sizes, random_state)
+    for task in tasks:
+        train = task["train"]
+        task["job_pid"], task["fit_params"] = os.getpid(), {}
+        if sample_weight is not None:
+            task["fit_params"]["sample_weight"] = sample_weight[train]
+        task["groups"] = None if groups is None else groups[train]
 
     configs = penalty_configs(alphas, sigmas, sigma_decays)
     has_penalty = len(configs) > 1
@@ -273,72 +254,65 @@ def compare_penalty(
     for config in [*configs, *peer_configs(peers, peer_params, first)]:
         config.make_estimator(estimator)._check_params()
     if tune == "nested":
-        configs.append(
-            nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
-        )
-        check_inner_folds(configs[-1], [y[task["train"]] for task in tasks])
+        nested = nested_config(configs, estimator, inner_cv, inner_scoring, decodes[0])
+        check_inner_folds(nested, tasks, y)
+        configs.append(nested)
+
     job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
-    job.update(test_train_ratio=split_ratio(splits), scored_decodes=scored_decodes)
+    # n_test / n_train as the splits came out (grouped folds differ in size)
+    job["test_train_ratio"] = float(np.mean([len(te) / len(tr) for tr, te in splits]))
+    job["scored_decodes"] = list(dict.fromkeys((*decodes, *DECODES)))
     job["train_sizes"] = list(train_sizes)
     if tune == "nested":
         job["tune"] = {"inner_cv": repr(inner_cv), "inner_scoring": repr(inner_scoring)}
     if description:
         job["description"] = description
-    if groups is not None:
-        job["groups_sha256"] = digest(groups)
-    if sample_weight is not None:
-        job["sample_weight_sha256"] = digest(sample_weight)
+    for name, values in (("groups", groups), ("sample_weight", sample_weight)):
+        if values is not None:
+            job[f"{name}_sha256"] = digest(values)
     if peers:
-        job["peers"] = peers_job_entry(peers, peer_params)
+        job["peers"] = {
+            peer: {k: plain(v) for k, v in peer_params.get(peer, {}).items()}
+            for peer in peers
+        }
     files = JobFiles(out_dir, job, resume)
-    records = files.records
-    for task in tasks:
-        task["seed"] = fold_seed(random_state, *task["split"])
-        task["job_pid"], task["fit_params"] = os.getpid(), {}
-        if sample_weight is not None:
-            task["fit_params"]["sample_weight"] = sample_weight[task["train"]]
-        task["groups"] = None if groups is None else groups[task["train"]]
 
     def run(run_configs, meter: Progress) -> None:
-        from joblib import delayed
-
         done = files.done()
         todo = [
             (config, task)
             for config in run_configs
             for task in tasks
-            if (config.name, *task["split"], task["key"]["train_size"]) not in done
+            if record_key({"config": config.name, **task["key"]}) not in done
         ]
-        slots = meter.plan([planned_batches(estimator, *item) for item in todo])
-        slot_of = {}
+        counters = meter.plan([planned_batches(estimator, *item) for item in todo])
+        counter_of = {}
         calls = []
-        for slot, (config, task) in zip(slots, todo, strict=True):
-            slot_of[(config.name, *task["split"], task["key"]["train_size"])] = slot
-            counter = meter.counter(slot)
+        for (config, task), counter in zip(todo, counters, strict=True):
+            counter_of[record_key({"config": config.name, **task["key"]})] = counter
             calls.append(
                 delayed(_fit_and_score)(
-                    estimator, config, X, y, task, scored_decodes, within, counter
+                    estimator, config, X, y, task, job["scored_decodes"], within,
+                    counter,
                 )
-            )
+            )  # fmt: skip
         try:
-            for fold_records, curve in _parallel(n_jobs, calls) if calls else ():
-                files.append(fold_records, curve)
-                meter.finished(slot_of[record_key(fold_records[0])])
+            for records, curve in _parallel(n_jobs, calls) if calls else ():
+                files.append(records, curve)
+                meter.finished(counter_of[record_key(records[0])])
         except Exception as error:  # joblib's TerminatedWorkerError and kin
             if "Terminated" not in type(error).__name__:
                 raise
             raise RuntimeError(_worker_died(meter.n_finished, out_dir)) from None
 
     n_later = (2 if controls and has_penalty else 0) + len(peers)
-    later_batches = n_later * sum(
-        planned_batches(estimator, configs[0], task) for task in tasks
-    )
+    later = n_later * sum(planned_batches(estimator, configs[0], t) for t in tasks)
     device = str(estimator.get_params().get("device", "cpu"))
-    with Progress(progress, device, later_batches) as meter:
+    with Progress(progress, device, later) as meter:
         run(configs, meter)
         best = None
         if has_penalty:
-            largest = [r for r in records if r["train_size"] == train_sizes[-1]]
+            largest = [r for r in files.records if r["train_size"] == train_sizes[-1]]
             best = best_penalty(largest, configs, decodes[0])
             job["best_penalty"] = best.name
         later = control_configs(best, random_state) if controls and best else []
@@ -346,8 +320,8 @@ def compare_penalty(
         if peers:
             job["peer_settings"] = describe_peers(later[-len(peers) :], estimator)
         run(later, meter)
-    records_frame, curves_frame = files.frames()
-    return CompareResult(records_frame, job, curves_frame)
+    records, curves = files.frames()
+    return CompareResult(records, job, curves)
 
 
 def _worker_died(n_finished: int, out_dir) -> str:

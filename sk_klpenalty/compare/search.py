@@ -11,6 +11,11 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+import pandas as pd
+from sklearn import model_selection as ms
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
 from ..metrics import METRICS
 from .configs import BASELINE
 
@@ -70,9 +75,12 @@ def search_records(search, *, test_train_ratio: float | None = None):
     >>> result.comparison()[["config", "metric", "n"]].values.tolist()
     [['alpha=1', 'mse', 3]]
     """
-    import pandas as pd
-
-    _check_search(search)
+    if not isinstance(search, ms.GridSearchCV | ms.RandomizedSearchCV):
+        raise TypeError(
+            "from_search needs a fitted GridSearchCV or RandomizedSearchCV, got "
+            f"{type(search).__name__}."
+        )
+    check_is_fitted(search, "cv_results_")
     prefix = _classifier_prefix(search.estimator)
     defaults = search.estimator.get_params()
     results, n_splits = search.cv_results_, int(search.n_splits_)
@@ -85,24 +93,24 @@ def search_records(search, *, test_train_ratio: float | None = None):
     for index, (candidate, name) in enumerate(zip(candidates, names, strict=True)):
         penalty = candidate["alpha"] != 0  # sigma does nothing at alpha=0
         for split in range(n_splits):
-            record = {
-                "config": name,
-                "kind": "penalty" if penalty else "baseline",
-                "alpha": candidate["alpha"],
-                "sigma": candidate["sigma"] if penalty else math.nan,
-                "sigma_decay": candidate["sigma_decay"] if penalty else math.nan,
-                "repeat": split // per_repeat,
-                "fold": split % per_repeat,
-                "train_size": 1.0,
-                "decode": candidate["decode"],
-                "n_train": math.nan,
-                "n_test": math.nan,
-            }
-            for metric, (key, sign, _, _) in scorers.items():
-                record[metric] = sign * float(
-                    results[f"split{split}_test_{key}"][index]
-                )
-            records.append(record)
+            records.append(
+                {
+                    "config": name,
+                    "kind": "penalty" if penalty else "baseline",
+                    "alpha": candidate["alpha"],
+                    **{p: candidate[p] if penalty else math.nan for p in _PENALTY_ONLY},
+                    "repeat": split // per_repeat,
+                    "fold": split % per_repeat,
+                    "train_size": 1.0,
+                    "decode": candidate["decode"],
+                    "n_train": math.nan,
+                    "n_test": math.nan,
+                    **{
+                        metric: sign * float(results[f"split{split}_test_{key}"][index])
+                        for metric, (key, sign, _, _) in scorers.items()
+                    },
+                }
+            )
     frame = pd.DataFrame(records, columns=[*_COLUMNS, *scorers])
     # Several alpha=0 candidates of one group (e.g. one per sigma): their mean.
     keys = [c for c in _COLUMNS if c not in _PENALTY_ONLY]
@@ -131,23 +139,9 @@ def search_records(search, *, test_train_ratio: float | None = None):
     return frame, job
 
 
-def _check_search(search) -> None:
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-    from sklearn.utils.validation import check_is_fitted
-
-    if not isinstance(search, GridSearchCV | RandomizedSearchCV):
-        raise TypeError(
-            "from_search needs a fitted GridSearchCV or RandomizedSearchCV, got "
-            f"{type(search).__name__}."
-        )
-    check_is_fitted(search, "cv_results_")
-
-
 def _classifier_prefix(estimator) -> str:
     """``""`` for a KLPenaltyClassifier, ``"<step>__"`` for a Pipeline ending
     in one (nested pipelines too)."""
-    from sklearn.pipeline import Pipeline
-
     from ..estimator import KLPenaltyClassifier
 
     if isinstance(estimator, KLPenaltyClassifier):
@@ -163,8 +157,8 @@ def _classifier_prefix(estimator) -> str:
 
 def _candidate(params: dict, prefix: str, defaults: dict) -> dict:
     names = ("alpha", "decode", *_PENALTY_ONLY)
-    own = {prefix + n for n in names}
     value = {n: params.get(prefix + n, defaults[prefix + n]) for n in names}
+    own = {prefix + n for n in names}
     return {
         **{n: float(value[n]) for n in ("alpha", *_PENALTY_ONLY)},
         "decode": value["decode"],
@@ -198,15 +192,11 @@ def _name_configs(candidates: list[dict]) -> tuple[list[str], dict[str, str]]:
                 f"{_describe(other)} of candidate alpha={candidate['alpha']:g}: "
                 "add alpha=0 to that part of the grid."
             )
+        searched = [p for p in _PENALTY_ONLY if p in candidate["searched"]]
         name = f"alpha={candidate['alpha']:g}"
-        name += "".join(
-            f" {p}={candidate[p]:g}"
-            for p in _PENALTY_ONLY
-            if p in candidate["searched"]
-        )
-        name += f" {_describe(other)}" if other else ""
-        names.append(name)
-        baselines[name] = baseline
+        name += "".join(f" {p}={candidate[p]:g}" for p in searched)
+        names.append(f"{name} {_describe(other)}" if other else name)
+        baselines[names[-1]] = baseline
     return names, baselines
 
 
@@ -257,36 +247,29 @@ def split_test_train_ratio(cv) -> float | None:
     >>> split_test_train_ratio(3), split_test_train_ratio([([0, 1], [2])])
     (0.5, None)
     """
-    from sklearn import model_selection as ms
-
     cv = 5 if cv is None else cv  # scikit-learn's default
+    k_folds = (ms.KFold, ms.StratifiedKFold, ms.GroupKFold, ms.StratifiedGroupKFold)
+    k_folds += (ms.RepeatedKFold, ms.RepeatedStratifiedKFold)
     if isinstance(cv, Integral) and not isinstance(cv, bool):
         return 1.0 / (int(cv) - 1)
-    k_folds = (ms.KFold, ms.StratifiedKFold, ms.GroupKFold, ms.StratifiedGroupKFold)
     if isinstance(cv, k_folds):
-        return 1.0 / (cv.n_splits - 1)
-    if isinstance(cv, ms.RepeatedKFold | ms.RepeatedStratifiedKFold):
-        return 1.0 / (cv.get_n_splits() // cv.n_repeats - 1)
+        return 1.0 / (cv.get_n_splits() // getattr(cv, "n_repeats", 1) - 1)
     shuffles = (ms.ShuffleSplit, ms.StratifiedShuffleSplit)
     if isinstance(cv, shuffles) and isinstance(cv.test_size, float):
-        train = cv.train_size if cv.train_size is not None else 1.0 - cv.test_size
-        if isinstance(train, float):
-            return cv.test_size / train
+        train = 1.0 - cv.test_size if cv.train_size is None else cv.train_size
+        return cv.test_size / train if isinstance(train, float) else None
     return None
 
 
 def _resolve_ratio(cv, given) -> float:
-    if given is not None:
-        if isinstance(given, bool) or not isinstance(given, Real) or not given > 0:
+    if given is None:
+        given = split_test_train_ratio(cv)
+        if given is None:
             raise ValueError(
-                f"test_train_ratio must be a positive number, got {given!r}."
+                f"Cannot tell the test/train size ratio of the search's cv={cv!r}: "
+                "pass test_train_ratio=n_test/n_train of its splits (e.g. 0.25 for "
+                "5-fold), or search with cv=an int or a (Repeated)(Stratified)KFold."
             )
-        return float(given)
-    ratio = split_test_train_ratio(cv)
-    if ratio is None:
-        raise ValueError(
-            f"Cannot tell the test/train size ratio of the search's cv={cv!r}: "
-            "pass test_train_ratio=n_test/n_train of its splits (e.g. 0.25 for "
-            "5-fold), or search with cv=an int or a (Repeated)(Stratified)KFold."
-        )
-    return ratio
+    elif isinstance(given, bool) or not isinstance(given, Real) or not given > 0:
+        raise ValueError(f"test_train_ratio must be a positive number, got {given!r}.")
+    return float(given)

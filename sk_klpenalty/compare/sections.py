@@ -6,16 +6,15 @@ arm decoded for the metric, the learning curve and the training curves.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from .formatting import finish_figure, fmt, fmt_p, interval, markdown_table
-from .learning_curve import learning_curve
 from .nested import NESTED, chosen_table
+from .report import delta, fmt, interval, markdown_table
+from .stats import learning_curve
 from .store import CURVE_VALUES
 
-__all__ = ["FAIR_DECODES", "extra_plots", "extra_sections", "header"]
+__all__ = ["FAIR_DECODES", "extra_sections", "header", "learning_curve_frame"]
 
 #: Metric -> the decode that suits it.
 FAIR_DECODES = {"mse": "mean", "mae": "median", "accuracy": "argmax"}
@@ -75,7 +74,7 @@ def direction_note(metrics: dict, shown) -> str:
     return f"{text[0].upper()}{text[1:]} mean better than the baseline."
 
 
-def best_setting_note(result) -> list[str]:
+def _best_setting_note(result) -> list[str]:
     """On the best penalty setting: chosen on the reported folds (so
     optimistic), unless it was the only one."""
     best = result.job.get("best_penalty")
@@ -103,7 +102,7 @@ def best_setting_note(result) -> list[str]:
     return ["", text]
 
 
-def peer_sections(result, metrics) -> list[str]:
+def _peer_sections(result, metrics) -> list[str]:
     """The peers' settings, and each peer against the best penalty."""
     settings = result.job.get("peer_settings")
     if not result.peers or not settings:
@@ -121,16 +120,13 @@ def peer_sections(result, metrics) -> list[str]:
     best = result.job.get("best_penalty")
     if best:
         lines += [
-            "",
-            f"## Peers against the best penalty setting ({best}, same decode, "
-            "same folds)",
-            "",
+            "", f"## Peers against the best penalty setting ({best}, same decode, "
+            "same folds)", "",
             "Negative Δ for MSE/MAE and positive Δ for accuracy mean the peer is "
             "better than the penalty. The best setting was chosen on these "
-            "folds, which favours it.",
-            "",
+            "folds, which favours it.", "",
             *result.comparison_table(metrics, best, result.peers),
-        ]
+        ]  # fmt: skip
     return lines
 
 
@@ -139,6 +135,7 @@ def _nested_section(result) -> list[str]:
     inner_cv = tune.get("inner_cv", "?")
     inner_cv = f"{inner_cv}-fold stratified" if inner_cv.isdigit() else inner_cv
     scoring = tune.get("inner_scoring", "?").strip("'")
+    rows, chosen = chosen_table(result.records)
     return [
         "", "## Tuned penalty (nested cross-validation)", "",
         "On each outer training fold a `GridSearchCV` over the penalty settings "
@@ -148,7 +145,8 @@ def _nested_section(result) -> list[str]:
         "therefore estimates what tuning the penalty and then using it gains, "
         "free of the selection bias of the best setting picked on the reported "
         "folds.", "",
-        *chosen_table(result.records),
+        *markdown_table(["repeat", "outer fold", "chosen setting"], rows), "",
+        chosen,
     ]  # fmt: skip
 
 
@@ -162,16 +160,16 @@ def _fair_decoding_section(result) -> list[str]:
     means = summary.set_index(["config", "metric", "decode"])
     diffs = result.comparison().set_index(["config", "metric", "decode"])
     columns = [f"{display[m][0]} ({d})" for m, d in pairs]
-    values, deltas = [], []
-    for config in result.configs:
-        if (config, *pairs[0]) in means.index:
-            values.append([config, *(interval(means.loc[(config, *p)]) for p in pairs)])
-        if (config, *pairs[0]) in diffs.index:
-            cells = [config]
-            for pair in pairs:
-                row = diffs.loc[(config, *pair)]
-                cells += [interval(row, signed=True), fmt_p(row["p_value"])]
-            deltas.append(cells)
+    values = [
+        [config, *(interval(means.loc[(config, *p)]) for p in pairs)]
+        for config in result.configs
+        if (config, *pairs[0]) in means.index
+    ]
+    deltas = [
+        [config, *(cell for p in pairs for cell in delta(diffs.loc[(config, *p)]))]
+        for config in result.configs
+        if (config, *pairs[0]) in diffs.index
+    ]
     delta_header = ["configuration"]
     for column in columns:
         delta_header += [f"Δ{column} [95% CI]", "p"]
@@ -209,12 +207,8 @@ def _learning_curve_section(result, metrics, curve) -> list[str]:
             n_train = table.loc[(config, size, metrics[0]), "n_train"]
             cells = [config, f"{size:g}", f"{n_train:.0f}"]
             for metric in metrics:
-                c = table.loc[(config, size, metric)]
-                cells += [
-                    fmt(c["baseline_mean"]),
-                    interval(c, True),
-                    fmt_p(c["p_value"]),
-                ]
+                row = table.loc[(config, size, metric)]
+                cells += [fmt(row["baseline_mean"]), *delta(row)]
             rows.append(cells)
     return [
         "", "## Difference to the baseline by training-set size", "",
@@ -226,14 +220,14 @@ def _learning_curve_section(result, metrics, curve) -> list[str]:
     ]  # fmt: skip
 
 
-def _mean_curves(curves):
+def mean_curves(curves):
     """The curves at the largest training size, grouped by config and epoch."""
     curves = curves[curves["train_size"] == curves["train_size"].max()]
     return curves.groupby(["config", "epoch"], sort=False)[list(CURVE_VALUES)]
 
 
 def _training_curves_section(result) -> list[str]:
-    mean = _mean_curves(result.curves).mean()
+    mean = mean_curves(result.curves).mean()
     header_ = ["configuration", "epochs", "training loss, epoch 1", "last epoch"]
     header_.append(f"fall over the last {TAIL:.0%} of epochs")
     has_valid = bool(np.isfinite(mean["valid_loss"]).any())
@@ -251,10 +245,8 @@ def _training_curves_section(result) -> list[str]:
         cells = [config, str(len(loss)), fmt(loss[0]), fmt(loss[-1])]
         cells.append("n/a" if not np.isfinite(fall) else f"{fall:.1%}")
         if has_valid:
-            cells += [
-                fmt(curve["valid_loss"].iloc[-1]),
-                fmt(curve["valid_acc"].iloc[-1]),
-            ]
+            last = curve.iloc[-1]
+            cells += [fmt(last["valid_loss"]), fmt(last["valid_acc"])]
         rows.append(cells)
     return [
         "", "## Training curves: did the fits converge?", "",
@@ -267,8 +259,9 @@ def _training_curves_section(result) -> list[str]:
 
 
 def extra_sections(result, metrics, images: bool = False) -> list[str]:
-    """The sections the job has; ``images`` links the plots of :func:`extra_plots`."""
-    lines = peer_sections(result, metrics) + best_setting_note(result)
+    """The sections the job has; ``images`` links the plots of
+    :func:`~sk_klpenalty.compare.plots.extra_plots`."""
+    lines = _peer_sections(result, metrics) + _best_setting_note(result)
     if NESTED in result.configs:
         lines += _nested_section(result)
     lines += _fair_decoding_section(result)
@@ -280,70 +273,3 @@ def extra_sections(result, metrics, images: bool = False) -> list[str]:
         lines += _training_curves_section(result)
         lines += ["", f"![training curves]({CURVES_PNG})"] if images else []
     return lines
-
-
-def extra_plots(result, out_dir: Path, metrics) -> dict[str, Path]:
-    """Write the learning-curve and training-curve plots the job has."""
-    paths = {}
-    curve = learning_curve_frame(result)
-    if curve is not None and not curve.empty:
-        paths[LEARNING_CURVE_PNG] = out_dir / LEARNING_CURVE_PNG
-        _plot_learning_curve(curve, metrics, result.metrics, paths[LEARNING_CURVE_PNG])
-    if result.curves is not None and not result.curves.empty:
-        paths[CURVES_PNG] = out_dir / CURVES_PNG
-        _plot_training_curves(result.curves, result.configs, paths[CURVES_PNG])
-    return paths
-
-
-def _plot_learning_curve(curve, metrics, display, path):
-    """Difference to the baseline against training size, with 95% CIs."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullLocator
-
-    configs = list(dict.fromkeys(curve["config"]))
-    figure = Figure(figsize=(4.2 * len(metrics), 3.6), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(1, len(metrics)))
-    offsets = np.linspace(-0.015, 0.015, len(configs)) if len(configs) > 1 else [0]
-    ticks = sorted(set(np.round(curve["n_train"]).astype(int)))
-    for ax, metric in zip(axes, metrics, strict=True):
-        part = curve[curve["metric"] == metric]
-        for offset, config in zip(offsets, configs, strict=True):
-            rows = part[part["config"] == config].sort_values("train_size")
-            mean = rows["mean"].to_numpy()
-            errors = [mean - rows["ci_low"], rows["ci_high"] - mean]
-            x = rows["n_train"].to_numpy() * 10**offset
-            ax.errorbar(x, mean, yerr=errors, fmt="o-", capsize=3, label=config)
-        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
-        ax.set_xscale("log")
-        ax.set_xticks(ticks, [str(t) for t in ticks])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("training samples (log scale)")
-        better = "higher" if display[metric][1] else "lower"
-        ax.set_title(f"Δ{display[metric][0]} vs baseline ({better} is better)")
-    return finish_figure(figure, axes[0], path)
-
-
-def _plot_training_curves(curves, configs, path):
-    """Mean curve per configuration (band: ± one standard deviation over the
-    fits), one panel per recorded value."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    grouped = _mean_curves(curves)
-    mean, std = grouped.mean(), grouped.std()
-    values = [v for v in CURVE_VALUES if np.isfinite(mean[v]).any()]
-    figure = Figure(figsize=(max(7.0, 4.6 * len(values)), 4.0), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(1, len(values)))
-    present = [c for c in configs if c in mean.index.get_level_values("config")]
-    for ax, value in zip(axes, values, strict=True):
-        for config in present:
-            m = mean.loc[config, value].sort_index()
-            s = std.loc[config, value].reindex(m.index).fillna(0.0)
-            line = ax.plot(m.index, m.to_numpy(), marker=".", label=config)
-            ax.fill_between(
-                m.index, m - s, m + s, alpha=0.15, color=line[0].get_color()
-            )
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"mean {CURVE_VALUES[value]} per configuration")
-    return finish_figure(figure, axes[0], path, ncols=2 if len(values) == 1 else 3)

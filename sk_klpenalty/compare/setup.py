@@ -165,19 +165,20 @@ def backbone(spec: str, weights=None) -> tuple[object, object]:
             torch.load(weights, map_location="cpu", weights_only=True)
         )
     except (OSError, RuntimeError, TypeError, ValueError) as error:
-        first = (
-            str(error).strip().splitlines()[0] if str(error) else type(error).__name__
-        )
-        raise ValueError(
-            f"--weights: cannot load {weights!r} into {spec}: {first}"
-        ) from None
+        reason = _first_line(error)
+        message = f"--weights: cannot load {weights!r} into {spec}: {reason}"
+        raise ValueError(message) from None
     return module, ("auto" if library == "timm" else IMAGENET)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _security(args):
     """The TLS ``Security`` of the certificate options, or None."""
     files = {"--tls-ca-file": args.tls_ca_file, "--tls-cert": args.tls_cert}
-    files["--tls-key"] = args.tls_key
+    files |= {"--tls-key": args.tls_key}
     given = [option for option, path in files.items() if path is not None]
     if not given:
         return None
@@ -195,11 +196,9 @@ def _security(args):
         from distributed.security import Security
     except ImportError:
         raise ValueError(f"--scheduler {DASK_MISSING}") from None
+    certificates = {"tls_ca_file": args.tls_ca_file, "tls_client_cert": args.tls_cert}
     return Security(
-        tls_ca_file=args.tls_ca_file,
-        tls_client_cert=args.tls_cert,
-        tls_client_key=args.tls_key,
-        require_encryption=True,
+        **certificates, tls_client_key=args.tls_key, require_encryption=True
     )
 
 
@@ -228,13 +227,9 @@ def fits_backend(args):
             stack.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
             trim = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
             stack.enter_context(dask.config.set({trim: None}))
-            cluster = distributed.LocalCluster(
-                n_workers=args.dask_local,
-                threads_per_worker=1,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=40,
-            )
+            local = {"host": "127.0.0.1", "dashboard_address": None, "silence_logs": 40}
+            local |= {"n_workers": args.dask_local, "threads_per_worker": 1}
+            cluster = distributed.LocalCluster(**local)
             client = stack.enter_context(
                 distributed.Client(stack.enter_context(cluster))
             )
@@ -242,11 +237,8 @@ def fits_backend(args):
             try:
                 client = distributed.Client(args.scheduler, security=security)
             except (OSError, TimeoutError, ValueError, TypeError) as error:
-                reason = str(error).strip().splitlines()[0] if str(error) else ""
-                raise ValueError(
-                    f"--scheduler: cannot connect to {args.scheduler!r}: "
-                    f"{reason or type(error).__name__}"
-                ) from None
+                reason = f"{args.scheduler!r}: {_first_line(error)}"
+                raise ValueError(f"--scheduler: cannot connect to {reason}") from None
             stack.enter_context(client)
         try:
             client.wait_for_workers(1, timeout=30)

@@ -6,9 +6,17 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-__all__ = ["corrected_resampled_ttest", "paired_differences", "summarise"]
+__all__ = [
+    "corrected_resampled_ttest",
+    "learning_curve",
+    "paired_differences",
+    "summarise",
+]
+
+STAT_KEYS = ["mean", "ci_low", "ci_high", "p_value", "std", "n"]
 
 
 def corrected_resampled_ttest(
@@ -17,11 +25,11 @@ def corrected_resampled_ttest(
     """Mean, confidence interval and p-value (mean = 0) of per-fold values.
 
     The corrected resampled t-test of Nadeau & Bengio (2003): with ``n``
-    values from (repeated) cross-validation, sample variance ``s**2`` and
-    ``test_train_ratio = n_test / n_train``, the standard error is
-    ``sqrt((1/n + n_test/n_train) * s**2)`` with ``n - 1`` degrees of freedom.
-    For paired differences between two models on the same folds it tests
-    whether they differ; for one model's scores it gives an honest interval.
+    values from (repeated) cross-validation and sample variance ``s**2``, the
+    standard error is ``sqrt((1/n + n_test/n_train) * s**2)`` with ``n - 1``
+    degrees of freedom. For paired differences between two models on the
+    same folds it tests whether they differ; for one model's scores it gives
+    an honest interval.
 
     Parameters
     ----------
@@ -45,31 +53,32 @@ def corrected_resampled_ttest(
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     n = len(values)
-    mean = float(values.mean()) if n else math.nan
-    out = {
-        "mean": mean,
-        "ci_low": math.nan,
-        "ci_high": math.nan,
-        "p_value": math.nan,
-        "std": math.nan,
-        "n": n,
-    }
+    out = {**dict.fromkeys(STAT_KEYS, math.nan), "n": n}
+    if n:
+        out["mean"] = mean = float(values.mean())
     if n < 2:
         return out
-    std = float(values.std(ddof=1))
-    out["std"] = std
-    se = math.sqrt((1.0 / n + test_train_ratio) * std**2)
-    if se == 0:
-        out.update(ci_low=mean, ci_high=mean, p_value=1.0 if mean == 0 else 0.0)
-        return out
-    quantile = stats.t.ppf(0.5 + confidence / 2, df=n - 1)
-    t = mean / se
-    out.update(
-        ci_low=float(mean - quantile * se),
-        ci_high=float(mean + quantile * se),
-        p_value=float(2 * stats.t.sf(abs(t), df=n - 1)),
-    )
-    return out
+    out["std"] = std = float(values.std(ddof=1))
+    se = math.sqrt(1.0 / n + test_train_ratio) * std
+    if se == 0:  # identical values: nothing to test against
+        return {**out, "ci_low": mean, "ci_high": mean, "p_value": float(mean == 0)}
+    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=se)
+    p_value = 2 * stats.t.sf(abs(mean) / se, n - 1)
+    return {**out, "ci_low": low, "ci_high": high, "p_value": float(p_value)}
+
+
+def _tests(frame, by: list[str], metrics, test_train_ratio: float):
+    """:func:`corrected_resampled_ttest` of each metric per group of ``frame``."""
+    rows = [
+        {
+            **dict(zip(by, key, strict=True)),
+            "metric": metric,
+            **corrected_resampled_ttest(group[metric], test_train_ratio),
+        }
+        for key, group in frame.groupby(by, sort=False)
+        for metric in metrics
+    ]
+    return pd.DataFrame(rows, columns=[*by, "metric", *STAT_KEYS])
 
 
 def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")):
@@ -78,14 +87,7 @@ def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")
     Returns a long DataFrame: the ``by`` columns, ``metric`` and the keys of
     :func:`corrected_resampled_ttest`.
     """
-    import pandas as pd
-
-    rows = []
-    for group, frame in records.groupby(list(by), sort=False):
-        for metric in metrics:
-            out = corrected_resampled_ttest(frame[metric], test_train_ratio)
-            rows.append({**dict(zip(by, group, strict=True)), "metric": metric, **out})
-    return pd.DataFrame(rows, columns=[*by, "metric", *_STAT_KEYS])
+    return _tests(records, list(by), metrics, test_train_ratio)
 
 
 def paired_differences(
@@ -111,28 +113,36 @@ def paired_differences(
         ``config``, ``baseline``, ``decode``, ``metric`` and the keys of
         :func:`corrected_resampled_ttest` for the differences.
     """
-    import pandas as pd
-
-    keys = ["repeat", "fold", "decode"]
-    rows = []
+    metrics, diffs = list(metrics), []
     for config, baseline in baseline_of.items():
         runs = records[records["config"] == config]
         base = records[records["config"] == baseline]
-        paired = runs.merge(base, on=keys, suffixes=("", "_base"))
-        for decode, group in paired.groupby("decode", sort=False):
-            for metric in metrics:
-                diff = group[metric] - group[f"{metric}_base"]
-                rows.append(
-                    {
-                        "config": config,
-                        "baseline": baseline,
-                        "decode": decode,
-                        "metric": metric,
-                        **corrected_resampled_ttest(diff, test_train_ratio),
-                    }
-                )
-    columns = ["config", "baseline", "decode", "metric", *_STAT_KEYS]
-    return pd.DataFrame(rows, columns=columns)
+        paired = runs.merge(base, on=["repeat", "fold", "decode"], suffixes=("", "_"))
+        diff = paired[metrics] - paired[[f"{m}_" for m in metrics]].to_numpy()
+        diffs.append(diff.assign(baseline=baseline, decode=paired["decode"]))
+    by = ["config", "baseline", "decode"]
+    if not diffs:
+        return pd.DataFrame(columns=[*by, "metric", *STAT_KEYS])
+    diffs = pd.concat(diffs, keys=list(baseline_of), names=["config", None])
+    return _tests(diffs.reset_index(0), by, metrics, test_train_ratio)
 
 
-_STAT_KEYS = ["mean", "ci_low", "ci_high", "p_value", "std", "n"]
+def learning_curve(records, baseline_of: dict[str, str], metrics, decode: str):
+    """Each configuration minus its baseline at every training size.
+
+    Returns a DataFrame with ``train_size``, ``n_train`` (mean over splits),
+    the columns of :func:`paired_differences` and ``baseline_mean`` (the
+    baseline's mean of the metric at that size).
+    """
+    frames = []
+    records = records[records["decode"] == decode]
+    for size, group in records.groupby("train_size", sort=True):
+        ratio = float(np.mean(group["n_test"] / group["n_train"]))
+        frame = paired_differences(group, baseline_of, metrics, ratio)
+        means = group.groupby("config")[list(metrics)].mean().stack()
+        index = pd.MultiIndex.from_frame(frame[["baseline", "metric"]])
+        frame["baseline_mean"] = means.reindex(index).to_numpy()
+        frame.insert(0, "n_train", float(group["n_train"].mean()))
+        frame.insert(0, "train_size", size)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -4,19 +4,19 @@ it stopped."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..metrics import METRICS
 
-__all__ = ["COLUMNS", "CURVE_COLUMNS", "JobFiles", "describe_job", "history_curve"]
+__all__ = ["COLUMNS", "CURVE_VALUES", "JobFiles", "describe_job", "history_curve"]
 
-_KEY = ["config", "train_size", "repeat", "fold"]
+KEY = ["config", "train_size", "repeat", "fold"]
 COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
 COLUMNS += ["train_size", "decode", "n_train", "n_test", "fit_seconds", *METRICS]
 #: Per-epoch values of a fit's curve: skorch's history names, as the report says them.
@@ -25,12 +25,11 @@ CURVE_VALUES = {
     "valid_loss": "validation loss",
     "valid_acc": "validation accuracy",
 }
-CURVE_COLUMNS = [*_KEY, "epoch", *CURVE_VALUES]
-# How each column is read back; the others are floats that may be empty
-# (NaN: a baseline's sigma, a peer's alpha, an undefined metric).
-_TYPES = dict.fromkeys(["config", "kind", "decode"], str)
-_TYPES |= dict.fromkeys(["repeat", "fold", "n_train", "n_test", "epoch"], int)
-_TYPES |= dict.fromkeys(["train_size", "fit_seconds"], float)
+CURVE_COLUMNS = [*KEY, "epoch", *CURVE_VALUES]
+_TEXT = ["config", "kind", "decode"]
+_INTS = ["repeat", "fold", "n_train", "n_test", "epoch"]
+# Never empty in a complete row (the others may be NaN: a baseline's sigma).
+_REQUIRED = [*_TEXT, *_INTS, "train_size", "fit_seconds"]
 
 
 def make_folder(out_dir, name: str = "out_dir") -> Path:
@@ -50,32 +49,25 @@ def make_folder(out_dir, name: str = "out_dir") -> Path:
     return out_dir
 
 
-def record_key(record: dict) -> tuple:
-    """``(config, repeat, fold, train_size)``: which fit a row belongs to."""
-    return (
-        record["config"],
-        int(record["repeat"]),
-        int(record["fold"]),
-        float(record["train_size"]),
-    )
+def record_key(record) -> tuple:
+    """``(config, train_size, repeat, fold)``: which fit a row belongs to."""
+    return tuple(record[k] for k in KEY)
 
 
-def _bytes(values) -> bytes:
-    values = np.asarray(values)
-    if values.dtype.kind in "biuf":
-        return np.ascontiguousarray(values).tobytes()
-    return "\x00".join(map(repr, values.tolist())).encode()  # not addresses
-
-
-def digest(values) -> str:
-    """A fingerprint of labels, weights or groups."""
-    return hashlib.sha256(_bytes(values)).hexdigest()
+def digest(*arrays) -> str:
+    """A fingerprint of labels, weights or groups (and sampled rows of X)."""
+    sha = hashlib.sha256()
+    for values in map(np.asarray, arrays):
+        if values.dtype.kind in "biuf":
+            sha.update(np.ascontiguousarray(values).tobytes())
+        else:  # objects by value, not by address
+            sha.update("\x00".join(map(repr, values.tolist())).encode())
+    return sha.hexdigest()
 
 
 def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) -> dict:
     """What makes two jobs the same (``resume`` refuses another one)."""
     X = np.asarray(X)
-    sampled = X[np.arange(0, len(X), max(1, len(X) // 64))]  # 64 rows of X
     plain = (bool, int, float, str, type(None))
     settings = {
         key: value
@@ -89,13 +81,11 @@ def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) ->
         classes = [
             str(c) for c in np.asarray(estimator.classes).tolist() if c in present
         ]
-    sha = hashlib.sha256(_bytes(y))
-    sha.update(np.ascontiguousarray(sampled).tobytes())
     return {
         "n_samples": int(len(y)),
         "sample_shape": list(X.shape[1:]),
         "classes": classes,
-        "data_sha256": sha.hexdigest(),
+        "data_sha256": digest(y, X[:: max(1, len(X) // 64)]),  # 64 rows of X
         "estimator": settings,
         "cv": repr(cv),
         "configs": [c.name for c in configs],
@@ -109,10 +99,7 @@ def history_curve(model) -> list[dict]:
     """One row per epoch of a fitted skorch model: ``epoch`` and the values
     (NaN where the history lacks them: no validation split)."""
     return [
-        {
-            "epoch": epoch,
-            **{name: float(row.get(name, math.nan)) for name in CURVE_VALUES},
-        }
+        {"epoch": epoch, **{k: float(row.get(k, math.nan)) for k in CURVE_VALUES}}
         for epoch, row in enumerate(model.history, start=1)
     ]
 
@@ -130,44 +117,44 @@ def json_safe(value):
     return value
 
 
-class _CsvLog:
+class _Log:
     """A CSV file of rows appended as they come; rewritten on open with the
-    rows ``keep`` keeps of what it held (a row cut short by a kill is dropped)."""
+    rows ``keep`` keeps of the complete ones it held."""
 
-    def __init__(self, path: Path | None, columns, keep=None) -> None:
-        self.path, self.columns, self.rows = path, columns, []
-        if path is None:
-            return
+    def __init__(self, path: Path | None, columns: list[str], keep=None) -> None:
+        self.path, self.columns = path, columns
+        frame = pd.DataFrame(columns=columns)
         if keep is not None and path.exists():
-            with open(path, newline="") as f:
-                self.rows = keep([r for r in map(self._parse, csv.DictReader(f)) if r])
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(self.rows)
-
-    def _parse(self, row: dict) -> dict | None:
-        if None in row or any(row.get(c) is None for c in self.columns):
-            return None  # too few or too many fields
-        try:  # an empty id, count or time fails int()/float(): dropped
-            return {
-                c: _TYPES.get(c, lambda text: float(text or math.nan))(row[c])
-                for c in self.columns
-            }
-        except ValueError:
-            return None
+            frame = keep(_read(path, columns))
+        self.rows = frame.to_dict(orient="records")
+        if path is not None:
+            frame.to_csv(path, index=False)
 
     def append(self, rows: list[dict]) -> None:
         self.rows.extend(rows)
         if self.path is not None:
-            with open(self.path, "a", newline="") as f:
-                csv.DictWriter(f, fieldnames=self.columns).writerows(rows)
+            frame = pd.DataFrame(rows, columns=self.columns)
+            frame.to_csv(self.path, mode="a", header=False, index=False)
 
-    def frame(self, order):
-        import pandas as pd
-
+    def frame(self):
         frame = pd.DataFrame(self.rows, columns=self.columns)
+        order = [c for c in [*KEY, "decode", "epoch"] if c in self.columns]
         return frame.sort_values(order, kind="stable")
+
+
+def _read(path: Path, columns: list[str]):
+    """The complete rows of a log: a row cut short by a kill is dropped."""
+    frame = pd.read_csv(
+        path,
+        dtype=dict.fromkeys(_TEXT, str),
+        keep_default_na=False,
+        na_values=[""],
+        on_bad_lines="skip",
+    ).reindex(columns=columns)
+    numbers = [c for c in columns if c not in _TEXT]
+    frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")
+    frame = frame.dropna(subset=[c for c in _REQUIRED if c in columns])
+    return frame.astype({c: int for c in _INTS if c in columns})
 
 
 class JobFiles:
@@ -182,26 +169,24 @@ class JobFiles:
         folder = None if out_dir is None else make_folder(out_dir)
         if resume and folder is None:
             raise ValueError("resume=True needs out_dir, where the results are.")
-        results = None if folder is None else folder / "results.csv"
-        if resume and results.exists():
+        paths = {
+            name: None if folder is None else folder / name
+            for name in ("results.csv", "curves.csv")
+        }
+        if resume and paths["results.csv"].exists():
             _check_same_job(folder / "job.json", job)
         n_decodes = len(job["scored_decodes"])
 
         def complete(rows):
-            counts: dict = {}
-            for row in rows:
-                counts[record_key(row)] = counts.get(record_key(row), 0) + 1
-            return [row for row in rows if counts[record_key(row)] == n_decodes]
+            return rows[rows.groupby(KEY)["decode"].transform("size") == n_decodes]
 
-        self.results = _CsvLog(results, COLUMNS, complete if resume else None)
-        done = {record_key(row) for row in self.results.rows}
-        curves = None if folder is None else folder / "curves.csv"
-        keep = (
-            (lambda rows: [r for r in rows if record_key(r) in done])
-            if resume
-            else None
-        )
-        self.curves = _CsvLog(curves, CURVE_COLUMNS, keep)
+        def of_done_fits(rows):
+            return rows[[key in done for key in rows[KEY].itertuples(index=False)]]
+
+        self.results = _Log(paths["results.csv"], COLUMNS, complete if resume else None)
+        done = self.done()
+        keep = of_done_fits if resume else None
+        self.curves = _Log(paths["curves.csv"], CURVE_COLUMNS, keep)
         if folder is not None:
             (folder / "job.json").write_text(json.dumps(json_safe(job), indent=2))
 
@@ -219,10 +204,7 @@ class JobFiles:
 
     def frames(self):
         """The records and the curves as DataFrames."""
-        return (
-            self.results.frame(["config", "train_size", "repeat", "fold", "decode"]),
-            self.curves.frame([*_KEY, "epoch"]),
-        )
+        return self.results.frame(), self.curves.frame()
 
 
 def _check_same_job(path: Path, job: dict) -> None:
