@@ -150,6 +150,7 @@ def _read(path: Path, columns: list[str]):
         keep_default_na=False,
         na_values=[""],
         on_bad_lines="skip",
+        float_precision="round_trip",  # floats as written, on every pandas
     ).reindex(columns=columns)
     numbers = [c for c in columns if c not in _TEXT]
     frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")
