@@ -193,20 +193,6 @@ _KNOWN_DOCSTRING_GAPS = [
     ("CompareResult.save", "RT01", r"Write ``report.md``, ``results.csv``"),
     ("CompareResult.summary", "RT01", r"Mean and 95% CI of each metric per config"),
     ("CompareResult.to_markdown", "RT01", r"The report: what was run, the per-config"),
-    # "within" is not documented, nor what is returned.
-    ("ordinal_scorers", "PR01", r"Scorers for ``cross_validate``/``GridSearchCV``"),
-    ("ordinal_scorers", "RT01", r"Scorers for ``cross_validate``/``GridSearchCV``"),
-    # The returned dict's description does not end with a period.
-    ("ordinal_metrics", "RT05", r'``\{"mse", "mae", "accuracy", "qwk"'),
-    # Returned arrays named without a description (X, angles, groups, ...).
-    ("load_rotated_digits", "RT03", r"Load an offline ordinal benchmark"),
-    # Its summary ends with a question mark.
-    ("load_rotated_digits", "SS03", r"Load an offline ordinal benchmark"),
-    ("load_rotated_digits", "RT04", r"Load an offline ordinal benchmark"),
-    ("load_npz", "RT03", r"Load the arrays ``X``, ``y`` and optional"),
-    ("load_image_folder", "RT03", r"Load images stored one subfolder per class"),
-    ("load_utkface", "RT03", r"Load a UTKFace folder that you downloaded"),
-    ("load_utkface", "RT04", r"Load a UTKFace folder that you downloaded"),
     # The estimators' shared methods (defined once in sk_klpenalty.base):
     # fit's "X" text starts in lower case and "Returns: self" has no text;
     # partial_fit documents its parameters in prose and has no "Returns";

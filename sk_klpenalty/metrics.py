@@ -209,6 +209,16 @@ def ordinal_scorers(within: float = 1.0) -> dict:
     ``neg_mse_expectation`` scores ``predict_expectation`` and ``neg_rps``
     ``predict_proba``.
 
+    Parameters
+    ----------
+    within : float, default=1.0
+        ``k`` of ``within_k``, in label units.
+
+    Returns
+    -------
+    dict
+        Scorer name to a scorer or the name of a scikit-learn scorer.
+
     Examples
     --------
     >>> sorted(ordinal_scorers())  # doctest: +NORMALIZE_WHITESPACE

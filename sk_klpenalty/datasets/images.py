@@ -195,9 +195,11 @@ def load_utkface(
     Returns
     -------
     X : ndarray of shape (n_images, 3, image_size, image_size)
+        The images, as ``dtype`` says.
     y : ndarray of shape (n_images,)
-        int64 ages.
-    meta : dict of equal-length lists/arrays, only if ``return_meta``
+        The ages (int64).
+    meta : dict
+        Equal-length lists or arrays per image; returned if ``return_meta``.
 
     Examples
     --------
@@ -313,12 +315,14 @@ def load_image_folder(
     cache_dir : str, os.PathLike, None or False, default=None
         The uint8 cache, as for :func:`load_utkface` (False: none).
     dtype : {"uint8", "float32"}, default="uint8"
+        The cached uint8 pixels, or float32 in [0, 1].
     mmap : bool, default=False
         Return a read-only ``np.memmap`` of the cache (needs uint8 and a cache).
 
     Returns
     -------
     X : ndarray of shape (n_images, 3, image_size, image_size)
+        The images, as ``dtype`` says.
     y : ndarray of shape (n_images,)
         Numbers (int64 or float64) or folder names.
 

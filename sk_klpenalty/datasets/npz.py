@@ -25,8 +25,11 @@ def load_npz(path: str | os.PathLike, *, mmap: bool = True) -> tuple:
     Returns
     -------
     X : ndarray or np.memmap of shape (n_samples, ...)
+        The samples.
     y : ndarray of shape (n_samples,)
+        The labels.
     groups : ndarray of shape (n_samples,) or None
+        The groups, where the file has them.
 
     Examples
     --------

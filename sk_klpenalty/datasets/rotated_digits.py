@@ -47,7 +47,7 @@ def load_rotated_digits(
     return_angles: bool = False,
     return_groups: bool = False,
 ) -> tuple[np.ndarray, ...]:
-    """Load an offline ordinal benchmark: how far is a digit rotated?
+    """Load an offline ordinal task: how far each digit is rotated.
 
     Copy ``r`` of digit ``k`` of :func:`sklearn.datasets.load_digits`, upscaled
     into the centre of a blank square, is sample ``k * n_rotations + r``,
@@ -76,9 +76,11 @@ def load_rotated_digits(
     y : ndarray of shape (1797 * n_rotations,)
         int64 class; class ``k`` holds the angles in ``[edges[k], edges[k+1])``,
         ``edges = np.linspace(-max_angle, max_angle, n_classes + 1)``.
-    angles : ndarray of shape (1797 * n_rotations,), if ``return_angles``
-    groups : ndarray of shape (1797 * n_rotations,), if ``return_groups``
-        ``np.arange(len(y)) // n_rotations``, for a group splitter.
+    angles : ndarray of shape (1797 * n_rotations,)
+        Each sample's angle in degrees; returned if ``return_angles``.
+    groups : ndarray of shape (1797 * n_rotations,)
+        Each sample's digit, ``np.arange(len(y)) // n_rotations``, for a group
+        splitter; returned if ``return_groups``.
 
     Examples
     --------
