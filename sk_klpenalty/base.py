@@ -9,7 +9,6 @@ is built.
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral
 from types import MappingProxyType
 
@@ -18,13 +17,12 @@ import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, ProgressBar
-from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
 from . import data, labels, precision, validation, weights
 from .decode import check_decode, decode_indices, expectation
-from .early_stopping import HoldOut, check_early_stopping, early_stopping_callbacks
+from .early_stopping import check_early_stopping, early_stopping_callbacks, seeded_split
 from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
 from .seeding import seeded
 
@@ -35,11 +33,8 @@ _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_"
 
 
 class OrdinalNeuralNet(NeuralNetClassifier):
-    """Base of the estimators: ordered labels, weights, validation, seeding, bf16.
-
-    Its parameters are documented on
-    :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`.
-    """
+    """Base of the estimators (parameters: see
+    :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`)."""
 
     def __init__(
         self,
@@ -115,19 +110,14 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     normalize = None
     freeze_epochs = 0
 
-    # ------------------------------------------------------------------ fit
-
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Validate the data, (re)initialise and train for ``max_epochs``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
-            Or a torch ``Dataset`` (then ``classes`` is needed unless ``y`` is
-            given). uint8/uint16 images (3-D or more) are scaled to [0, 1] per
-            batch on the device; float32 (memory maps too) is used as it is;
-            anything else, 2-D integer tables included, becomes float32
-            unscaled.
+            Or a torch ``Dataset``. uint8/uint16 images (3-D or more) are
+            scaled to [0, 1] per batch on the device; 2-D tables never are.
         y : array-like of shape (n_samples,)
             Numbers, or labels with an order (``classes=`` or an ordered
             pandas ``Categorical``).
@@ -183,7 +173,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self
 
     def _fit_label_statistics(self, labels, sample_weight) -> None:
-        """Learn what a subclass needs from the labels alone (a fresh fit)."""
+        """What a subclass learns from the labels alone (a fresh fit)."""
 
     def _check_params(self) -> None:
         """Raise for an invalid parameter, before anything is built."""
@@ -248,8 +238,6 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         params = super().get_params(deep=deep, **kwargs)
         return {key: value for key, value in params.items() if key[0] != "_"}
 
-    # ---------------------------------------------------------- skorch hooks
-
     def get_default_callbacks(self):
         callbacks = super().get_default_callbacks()
         # Validated in fit; reached from set_params too, where it must not raise.
@@ -292,24 +280,12 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return isinstance(getattr(self, "module_", None), SimpleCNN) and on_cpu
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """skorch's split; with ``early_stopping``, the seeded hold-out."""
-        split = self.train_split
-        seeded_split = isinstance(split, ValidSplit) and split.random_state is None
-        if not self.early_stopping and not seeded_split:
+        """skorch's split; seeded, and with ``early_stopping`` the hold-out."""
+        split = seeded_split(self)
+        if split is None:
             return super().get_split_datasets(X, y, **fit_params)
-        # A seed drawn from torch's generator, which fit seeds from random_state.
-        seed = None
-        if self.random_state is not None:
-            seed = int(torch.randint(2**31 - 1, ()).item())
-        if self.early_stopping:
-            split = HoldOut(self.validation_fraction, seed)
-        else:  # skorch's ValidSplit, made reproducible
-            split = copy.copy(split)
-            split.random_state = seed
         dataset = self.get_dataset(X, y)
-        if y is None:
-            return split(dataset, **fit_params)
-        return split(dataset, y, **fit_params)
+        return split(dataset, *([] if y is None else [y]), **fit_params)
 
     def get_iterator(self, dataset, training=False):
         """skorch's loader, with training batches shuffled every epoch (unless
@@ -360,17 +336,12 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         weight = X["sample_weight"].to(y_pred.device, non_blocking=True)
         return self.criterion_(y_pred, target, sample_weight=weight)
 
-    # ------------------------------------------------------------ predict
-
     def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """Class probabilities of a batch of network outputs (float32)."""
         return torch.softmax(output.float(), dim=-1)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
-
-        ``predict_nonlinearity="auto"`` turns outputs into probabilities; a
-        callable replaces that, ``None`` returns the raw outputs.
 
         Parameters
         ----------
@@ -388,8 +359,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             nonlin = self._probabilities
         elif nonlin is None:
             nonlin = lambda output: output  # noqa: E731 (skorch's identity)
-        # One array filled batch by batch: a list of per-batch arrays between
-        # the freed batch buffers fragments the heap (141 MB more for 49 MB).
+        # One array filled batch by batch: a list of arrays fragments the heap.
         proba, done = np.empty((len(X), len(self.classes_)), np.float32), 0
         for out in self.forward_iter(X, training=False):
             batch = to_numpy(nonlin(out[0] if isinstance(out, tuple) else out))

@@ -4,21 +4,24 @@ stratified, seeded hold-out (:class:`HoldOut`)."""
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
 import numpy as np
+import torch
 from sklearn import config_context
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import EarlyStopping, EpochScoring
+from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy
 from torch.utils.data import Subset
 
 from .validation import check_int, check_real
 from .weights import accepts_sample_weight, dataset_sample_weight
 
-__all__ = ["HoldOut", "ValidationScorer", "check_early_stopping"]
+__all__ = ["HoldOut", "ValidationScorer", "check_early_stopping", "seeded_split"]
 
 
 def check_early_stopping(net) -> None:
@@ -76,6 +79,24 @@ def early_stopping_callbacks(net) -> list:
         load_best=True,
     )
     return [*callbacks, ("early_stopping", stopper)]
+
+
+def seeded_split(net):
+    """``net``'s split, seeded from torch's generator (which fit seeds from
+    ``random_state``): the hold-out with ``early_stopping``, a copy of a
+    ``ValidSplit`` without ``random_state``; else ``None`` (skorch's)."""
+    split = net.train_split
+    unseeded = isinstance(split, ValidSplit) and split.random_state is None
+    if not net.early_stopping and not unseeded:
+        return None
+    seed = None
+    if net.random_state is not None:
+        seed = int(torch.randint(2**31 - 1, ()).item())
+    if net.early_stopping:
+        return HoldOut(net.validation_fraction, seed)
+    split = copy.copy(split)
+    split.random_state = seed
+    return split
 
 
 class ValidationScorer:

@@ -182,25 +182,20 @@ def check_device(device) -> None:
     if device is None:
         return
     try:
-        kind, index = torch.device(device).type, torch.device(device).index
+        kind = torch.device(device).type
     except (RuntimeError, TypeError, ValueError):
         raise ValueError(
             f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
         ) from None
     if kind in ("cpu", "meta"):
         return
-    backend = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)
-    if not getattr(backend, "is_available", lambda: True)():
+    try:
+        torch.empty(0, device=device)
+    except (AssertionError, RuntimeError):
         raise ValueError(
-            f"device={device!r}, but torch finds no {kind} device on this machine "
-            f"(torch.{kind}.is_available() is False); use device='cpu'."
-        )
-    count = getattr(backend, "device_count", None)
-    if index is not None and count is not None and index >= count():
-        raise ValueError(
-            f"device={device!r}, but this machine has {count()} {kind} "
-            "device(s), numbered from 0."
-        )
+            f"device={device!r}, but torch finds no {kind} device on this "
+            "machine; use device='cpu'."
+        ) from None
 
 
 def _check_X(X, estimator):
