@@ -1,21 +1,14 @@
-"""The skorch net for ordered labels that the library's estimators share.
+"""The skorch net that the library's estimators share.
 
 :class:`OrdinalNeuralNet` is a ``NeuralNetClassifier`` customised through
-skorch's documented hooks only. It keeps the user's labels wherever the user
-sees them (``fit``'s ``y``, ``predict``, scoring callbacks) and maps them to
-class indices in ``get_loss``. ``fit`` validates everything before anything
-is built; ``initialize_module`` picks the default network from the shape of
-``X``; ``infer`` unpacks weighted batches, converts uint8 images on the
-device and runs ``precision="bf16"`` under autocast; ``get_iterator``
-shuffles training batches and serves :class:`~sk_klpenalty.data.ArrayDataset`
-batches whole; ``get_split_datasets`` holds out the early-stopping part.
-:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` adds the penalty.
+skorch's documented hooks only. The user's labels stay labels wherever the
+user sees them (``fit``'s ``y``, ``predict``, scoring callbacks) and become
+class indices in ``get_loss``; ``fit`` validates everything before anything
+is built.
 """
 
 from __future__ import annotations
 
-import copy
-import warnings
 from numbers import Integral
 from types import MappingProxyType
 
@@ -24,37 +17,14 @@ import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, ProgressBar
-from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
-from .data import ArrayDataset, BatchCollate, pixels_to_float, serves_batches
+from . import data, labels, precision, validation, weights
 from .decode import check_decode, decode_indices, expectation
-from .early_stopping import HoldOut, check_early_stopping, early_stopping_callbacks
-from .labels import (
-    batch_class_indices,
-    class_values,
-    ordered_categories,
-    resolve_classes,
-)
+from .early_stopping import check_early_stopping, early_stopping_callbacks, seeded_split
 from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
-from .precision import as_float32, bf16_supported, check_precision
 from .seeding import seeded
-from .validation import (
-    check_class_values,
-    check_device,
-    check_int,
-    check_labels,
-    check_labels_known,
-    check_samples,
-)
-from .weights import (
-    WeightedDataset,
-    accepts_sample_weight,
-    batch_sample_weight,
-    training_sample_weight,
-    unweighted,
-)
 
 __all__ = ["OrdinalNeuralNet"]
 
@@ -63,11 +33,8 @@ _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_"
 
 
 class OrdinalNeuralNet(NeuralNetClassifier):
-    """Base of the estimators: ordered labels, weights, validation, seeding, bf16.
-
-    Not meant to be used directly; its parameters are documented on
-    :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`.
-    """
+    """Base of the estimators (parameters: see
+    :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`)."""
 
     def __init__(
         self,
@@ -82,7 +49,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         max_epochs: int = 20,
         batch_size: int = 64,
         train_split=None,
-        dataset=ArrayDataset,
+        dataset=data.ArrayDataset,
         precision: str = "fp32",
         progress: bool = False,
         verbose: int = 0,
@@ -109,9 +76,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             verbose=verbose,
             **kwargs,
         )
-        # skorch refuses to set a torch module instance once `initialized_`
-        # exists, and the class-level default below makes it exist from the
-        # start: the two parameters that may be instances are set directly.
+        # skorch refuses to set a module instance once `initialized_` exists
+        # (it does from the start, below): these two are set directly.
         vars(self).update(module=module, criterion=criterion)
         self.decode = decode
         self.random_state = random_state
@@ -125,13 +91,12 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         self.scoring = scoring
         self.normalize = normalize
         self.freeze_epochs = freeze_epochs
-        # scikit-learn: __init__ stores parameters only. skorch's bookkeeping
-        # attributes fall back to the class-level defaults until initialize().
+        # scikit-learn: __init__ stores parameters only; skorch's bookkeeping
+        # falls back to the class-level defaults until initialize().
         for name, default in _SKORCH_INIT_STATE.items():
             if vars(self).get(name) == default:
                 del self.__dict__[name]
 
-    # Class-level defaults of what skorch sets in __init__ (see above).
     initialized_ = False
     history_ = None
     virtual_params_ = MappingProxyType({})
@@ -145,27 +110,22 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     normalize = None
     freeze_epochs = 0
 
-    # ------------------------------------------------------------------ fit
-
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Validate the data, (re)initialise and train for ``max_epochs``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
-            uint8/uint16 images are kept as they are and each batch is
-            scaled to [0, 1] on the device; float32 is used as it is (memory
-            maps are read in place); anything else, integer tables included,
-            becomes float32 unscaled. Or a torch ``Dataset`` (then
-            ``classes`` must be given unless ``y`` is).
+            Or a torch ``Dataset``. uint8/uint16 images (3-D or more) are
+            scaled to [0, 1] per batch on the device; 2-D tables never are.
         y : array-like of shape (n_samples,)
             Numbers, or labels with an order (``classes=`` or an ordered
             pandas ``Categorical``).
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights (>= 0): each batch's loss is the weighted
-            mean ``sum w_i l_i / sum w_i``. Multiplied by ``class_weight``.
+            Weights >= 0: each batch's loss is ``sum w_i l_i / sum w_i``.
+            Multiplied by ``class_weight``.
         **fit_params
-            Passed on to the module's ``forward`` (skorch behaviour).
+            Passed on to the module's ``forward``.
 
         Returns
         -------
@@ -175,12 +135,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self._fit(X, y, fresh, None, sample_weight, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising.
-
-        ``classes`` (all classes) may be given on the first call, as in
-        scikit-learn; later calls must only use labels from ``classes_``.
-        ``sample_weight`` is as in :meth:`fit`.
-        """
+        """Train for ``max_epochs`` more epochs without re-initialising;
+        ``classes`` (all of them) may be given on the first call."""
         fresh = not self.initialized_
         return self._fit(X, y, fresh, classes, sample_weight, **fit_params)
 
@@ -189,21 +145,21 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         if not fresh and "ordered_classes_" not in vars(self):  # pickled by 0.1.0
             self.ordered_classes_ = self.classes_inferred_
         X, y = self._check_training_data(X, y, fresh, classes)
-        weights = training_sample_weight(
+        sample_weight = weights.training_sample_weight(
             y, sample_weight, self.class_weight, self.classes_, len(X)
         )
-        if weights is not None:
+        if sample_weight is not None:
             forward = getattr(self.criterion, "forward", self.criterion)
-            if not accepts_sample_weight(forward):
+            if not weights.accepts_sample_weight(forward):
                 raise ValueError(
                     "sample_weight and class_weight need a criterion whose forward "
                     f"takes sample_weight=; {self.criterion!r} does not."
                 )
-            X = WeightedDataset(self.get_dataset(X, y), weights)
+            X = weights.WeightedDataset(self.get_dataset(X, y), sample_weight)
         if fresh:
-            self._fit_label_statistics(y, weights)
-        epochs_done = 0 if fresh else len(self.history)
-        with seeded(self.random_state, self._torch_device(), epochs_done):
+            self._fit_label_statistics(y, sample_weight)
+        device = torch.device(self.device or "cpu")
+        with seeded(self.random_state, device, 0 if fresh else len(self.history)):
             if fresh:
                 self.initialize()
             super().partial_fit(X, y, **fit_params)
@@ -217,32 +173,24 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self
 
     def _fit_label_statistics(self, labels, sample_weight) -> None:
-        """Fit what a subclass learns from the labels alone (a fresh fit only)."""
+        """What a subclass learns from the labels alone (a fresh fit)."""
 
     def _check_params(self) -> None:
-        """Raise for an invalid parameter, before anything is built; subclasses
-        add their own."""
+        """Raise for an invalid parameter, before anything is built."""
         check_decode(self.decode)
-        check_precision(self.precision)
-        check_device(self.device)
+        precision.resolve_precision(self.precision)
+        validation.check_device(self.device)
         check_early_stopping(self)
-        batch = self.batch_size
-        if (
-            isinstance(batch, bool)
-            or not isinstance(batch, Integral)
-            or not (batch >= 1 or batch == -1)
-        ):
-            raise ValueError(
-                f"batch_size must be an int >= 1 (or -1 for one batch), got {batch!r}."
-            )
-        check_int(self.freeze_epochs, "freeze_epochs", 0)
+        if self.batch_size != -1:  # -1: one batch
+            validation.check_int(self.batch_size, "batch_size", 1)
+        validation.check_int(self.freeze_epochs, "freeze_epochs", 0)
         if not isinstance(self.progress, bool | Integral):
             raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         if self.random_state is not None:
             check_random_state(self.random_state)  # raises for invalid values
 
     def _check_training_data(self, X, y, reset: bool, classes):
-        categories = ordered_categories(y)
+        categories = labels.ordered_categories(y)
         if is_dataset(X):
             if reset:
                 self.input_shape_ = tuple(np.shape(X[0][0]))
@@ -253,55 +201,45 @@ class OrdinalNeuralNet(NeuralNetClassifier):
                 "is None: pass the labels as fit(X, y)."
             )
         else:
-            X = check_samples(self, X, reset=reset)
-        labels = None if y is None else check_labels(y)
-        if not is_dataset(X):
-            if len(labels) != len(X):
-                raise ValueError(
-                    f"X and y have different numbers of samples: {len(X)} and "
-                    f"{len(labels)}."
-                )
+            X = validation.check_samples(self, X, reset=reset)
+        y = None if y is None else validation.check_labels(y)
+        if not is_dataset(X) and len(y) != len(X):
+            raise ValueError(
+                f"X and y have different numbers of samples: {len(X)} and {len(y)}."
+            )
         if reset:
             given = classes if classes is not None else self.classes
-            self.ordered_classes_ = resolve_classes(labels, given, categories)
-        elif labels is not None:
-            check_labels_known(labels, self.classes_, "classes_")
-        return X, labels
+            self.ordered_classes_ = labels.resolve_classes(y, given, categories)
+        elif y is not None:
+            validation.check_labels_known(y, self.classes_, "classes_")
+        return X, y
 
     @property
     def classes_(self) -> np.ndarray:
-        """All classes in class order (labels, as ``predict`` returns them).
-
-        ``fit`` stores them in ``ordered_classes_`` (skorch's own
-        ``classes_inferred_`` is ``np.unique(y)``, which loses an order).
-        """
+        """All classes in class order (skorch's ``classes_inferred_`` is
+        ``np.unique(y)``, which loses an order)."""
         fitted = vars(self)  # (classes_inferred_: models pickled by 0.1.0)
         classes = fitted.get("ordered_classes_", fitted.get("classes_inferred_"))
         if classes is not None:
             return classes
         if self.classes is not None and len(self.classes):
-            return check_class_values(self.classes)
+            return validation.check_class_values(self.classes)
         raise AttributeError(
             f"{type(self).__name__} has no classes_ before fit (or pass classes=)."
         )
+
+    @property
+    def class_values_(self) -> np.ndarray:
+        """The number of each class: the label itself, or its position 0..K-1."""
+        return labels.class_values(self.classes_)
 
     def get_params(self, deep=True, **kwargs):
         # skorch lists its private _params_to_validate too; no parameter.
         params = super().get_params(deep=deep, **kwargs)
         return {key: value for key, value in params.items() if key[0] != "_"}
 
-    @property
-    def class_values_(self) -> np.ndarray:
-        """The number of each class: the label itself, or its position 0..K-1."""
-        return class_values(self.classes_)
-
-    def _torch_device(self) -> torch.device:
-        return torch.device(self.device or "cpu")
-
-    # ---------------------------------------------------------- skorch hooks
-
     def get_default_callbacks(self):
-        callbacks = [*super().get_default_callbacks(), *self._training_callbacks()]
+        callbacks = super().get_default_callbacks()
         # Validated in fit; reached from set_params too, where it must not raise.
         if isinstance(self.early_stopping, bool | np.bool_) and self.early_stopping:
             callbacks += early_stopping_callbacks(self)
@@ -311,18 +249,15 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             callbacks.append(("freeze_backbone", FreezeBackbone(self.freeze_epochs)))
         return callbacks  # skorch puts print_log last
 
-    def _training_callbacks(self) -> list:
-        """``(name, callback)`` pairs a subclass runs every epoch."""
-        return []
-
     def _n_outputs(self) -> int:
-        """Outputs of the default network: one logit per class."""
+        """Outputs of the network: one logit per class."""
         return len(self.classes_)
 
     def initialize_module(self):
-        """The network: ``module``, or the default one for the shape of ``X``,
-        with one output per class (:func:`~sk_klpenalty.modules.build_module`)."""
-        self.precision_ = self._resolve_precision()
+        """``module``, or the default network for the shape of ``X``, with
+        ``_n_outputs()`` outputs (:func:`~sk_klpenalty.modules.build_module`)."""
+        device = torch.device(self.device or "cpu")
+        self.precision_ = precision.resolve_precision(self.precision, device)
         try:
             n_outputs = self._n_outputs()
         except AttributeError:  # no classes yet: module__n_classes says
@@ -335,54 +270,27 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
 
-    def _resolve_precision(self) -> str:
-        """``precision``, or fp32 (with one warning) on a GPU without bf16."""
-        precision = check_precision(self.precision)
-        if precision == "bf16" and not bf16_supported(self._torch_device()):
-            warnings.warn(
-                f"precision='bf16' is not supported on {self._torch_device()}; "
-                "training in fp32 instead (precision_='fp32').",
-                UserWarning,
-                stacklevel=7,
-            )
-            return "fp32"
-        return precision
-
     def _channels_last(self) -> bool:
-        """Images in channels_last memory format: under bf16 (any module), and
-        for the default CNN in fp32 on a CPU, where its convolutions ran
-        1.3-1.4x faster that way (``benchmarks/``). Not for a user's module
-        in fp32: one that ``.view()``s its input would fail."""
+        """Under bf16 (any module), and for the default CNN in fp32 on a CPU,
+        where it ran 1.3-1.4x faster (``benchmarks/``); not for a user's module
+        in fp32, which may ``.view()`` its input."""
         if getattr(self, "precision_", "fp32") == "bf16":
             return True
-        module = getattr(self, "module_", None)
-        return isinstance(module, SimpleCNN) and self._torch_device().type == "cpu"
+        on_cpu = torch.device(self.device or "cpu").type == "cpu"
+        return isinstance(getattr(self, "module_", None), SimpleCNN) and on_cpu
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """skorch's split; with ``early_stopping``, the seeded hold-out."""
-        split = self.train_split
-        seeded_split = isinstance(split, ValidSplit) and split.random_state is None
-        if not self.early_stopping and not seeded_split:
+        """skorch's split; seeded, and with ``early_stopping`` the hold-out."""
+        split = seeded_split(self)
+        if split is None:
             return super().get_split_datasets(X, y, **fit_params)
-        # A seed drawn from torch's generator, which fit seeds from random_state.
-        seed = None
-        if self.random_state is not None:
-            seed = int(torch.randint(2**31 - 1, ()).item())
-        if self.early_stopping:
-            split = HoldOut(self.validation_fraction, seed)
-        else:  # skorch's ValidSplit, made reproducible
-            split = copy.copy(split)
-            split.random_state = seed
         dataset = self.get_dataset(X, y)
-        if y is None:
-            return split(dataset, **fit_params)
-        return split(dataset, y, **fit_params)
+        return split(dataset, *([] if y is None else [y]), **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's loader, with training batches shuffled every epoch unless
-        ``iterator_train__*`` says otherwise (plain skorch does not shuffle:
-        UTKFace files sorted by age would train on one age per batch), and
-        :class:`~sk_klpenalty.data.ArrayDataset` batches served whole."""
+        """skorch's loader, with training batches shuffled every epoch (unless
+        ``iterator_train__*`` says otherwise: files sorted by label would
+        train on one label per batch) and array batches served whole."""
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = getattr(self, prefix)
         kwargs = self.get_params_for(prefix)
@@ -392,34 +300,26 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         if isinstance(iterator, type) and issubclass(iterator, DataLoader):
             if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
                 kwargs["shuffle"] = True
-            if serves_batches(dataset):
-                kwargs["collate_fn"] = BatchCollate(kwargs.get("collate_fn"))
+            if data.serves_batches(dataset):
+                kwargs["collate_fn"] = data.BatchCollate(kwargs.get("collate_fn"))
         return iterator(dataset, **kwargs)
 
     def infer(self, x, **fit_params):
-        """The forward pass of a batch: without its weights, uint8 images as
-        float32 on the device, and under bf16 autocast with ``precision_``
-        bf16; floating outputs come back as float32."""
-        x = pixels_to_float(to_tensor(unweighted(x), device=self.device))
-        normalize = getattr(self, "normalization_", None)
-        if normalize is not None and torch.is_tensor(x) and x.dim() == 4:
-            mean, std = (
-                torch.tensor(v, device=x.device).view(-1, 1, 1) for v in normalize
-            )
-            x = (x - mean) / std
-        if torch.is_tensor(x) and x.dim() == 4 and self._channels_last():
-            x = x.contiguous(memory_format=torch.channels_last)
-        if getattr(self, "precision_", "fp32") != "bf16":
-            return super().infer(x, **fit_params)
-        device = self._torch_device()
-        if not bf16_supported(device):  # a bf16 model loaded on another GPU
-            return super().infer(x, **fit_params)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
-            return as_float32(super().infer(x, **fit_params))
+        """The forward pass of a batch, without its weights: images scaled and
+        normalised on the device, under bf16 precision.autocast with ``precision_``
+        bf16 (floating outputs then come back as float32)."""
+        if isinstance(x, weights.WeightedBatch):
+            x = x["X"]
+        x = data.pixels_to_float(to_tensor(x, device=self.device))
+        if torch.is_tensor(x) and x.dim() == 4:
+            norm = getattr(self, "normalization_", None)
+            x = data.normalize_images(x, norm, channels_last=self._channels_last())
+        device = torch.device(self.device or "cpu")
+        with precision.autocast(getattr(self, "precision_", "fp32"), device):
+            return precision.as_float32(super().infer(x, **fit_params))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The criterion on class indices; with the batch's weights as
-        ``sample_weight``."""
+        """The criterion on class indices, with the batch's weights."""
         if y_pred.ndim != 2 or y_pred.shape[1] != self._n_outputs():
             raise ValueError(
                 f"The module outputs shape {tuple(y_pred.shape)} for a batch, but "
@@ -427,17 +327,14 @@ class OrdinalNeuralNet(NeuralNetClassifier):
                 "sample here: give a module with that many outputs, or one whose "
                 "output layer can be sized (torchvision's or timm's layout)."
             )
-        target = batch_class_indices(y_true, self.classes_).to(y_pred.device)
+        target = labels.batch_class_indices(y_true, self.classes_).to(y_pred.device)
         return self._criterion_loss(y_pred, target, X)
 
     def _criterion_loss(self, y_pred, target, X):
-        weight = batch_sample_weight(X)
-        if weight is None:
+        if not isinstance(X, weights.WeightedBatch):
             return self.criterion_(y_pred, target)
-        weight = weight.to(y_pred.device, non_blocking=True)
+        weight = X["sample_weight"].to(y_pred.device, non_blocking=True)
         return self.criterion_(y_pred, target, sample_weight=weight)
-
-    # ------------------------------------------------------------ predict
 
     def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """Class probabilities of a batch of network outputs (float32)."""
@@ -445,10 +342,6 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
-
-        ``predict_nonlinearity="auto"`` (the default) turns the network's
-        outputs into the estimator's probabilities (a softmax of the logits
-        here); a callable replaces that, ``None`` returns the raw outputs.
 
         Parameters
         ----------
@@ -460,15 +353,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         """
         self.check_is_fitted()
         if not is_dataset(X):
-            X = check_samples(self, X, reset=False)
+            X = validation.check_samples(self, X, reset=False)
         nonlin = self.predict_nonlinearity
         if nonlin == "auto":
             nonlin = self._probabilities
         elif nonlin is None:
             nonlin = lambda output: output  # noqa: E731 (skorch's identity)
-        # One array filled batch by batch: a list of small per-batch arrays
-        # between the large freed batch buffers fragments the heap (predicting
-        # 49 MB of uint8 images this way kept 141 MB more memory).
+        # One array filled batch by batch: a list of arrays fragments the heap.
         proba, done = np.empty((len(X), len(self.classes_)), np.float32), 0
         for out in self.forward_iter(X, training=False):
             batch = to_numpy(nonlin(out[0] if isinstance(out, tuple) else out))
@@ -494,11 +385,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self.classes_[decode_indices(proba, self.class_values_, decode)]
 
     def predict_expectation(self, X) -> np.ndarray:
-        """Expected class value ``sum_k q_k * v_k`` (continuous, float64).
-
-        ``v`` is ``class_values_``: the labels themselves where they are
-        numbers, else the class positions ``0..K-1`` (so for classes
-        ``["low", "mid", "high"]``, 1.4 lies between "mid" and "high").
+        """Expected class value ``sum_k q_k * v_k`` with ``v = class_values_``
+        (continuous, float64).
 
         Parameters
         ----------

@@ -1,10 +1,5 @@
 """CORNClassifier: the rank-consistent ordinal peer (CORN, Shi, Cao & Raschka
-2021; the method of coral-pytorch and dlordinal).
-
-The same network with ``K - 1`` conditional binary outputs and the CORN loss
-(:mod:`sk_klpenalty.losses.corn`); everything else is shared with
-:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` (:mod:`sk_klpenalty.base`).
-"""
+2021; the method of coral-pytorch and dlordinal)."""
 
 from __future__ import annotations
 
@@ -19,33 +14,23 @@ __all__ = ["CORNClassifier"]
 class CORNClassifier(OrdinalNeuralNet):
     """Classifier for ordered labels with CORN's conditional binary outputs.
 
-    Output ``k`` of the network models ``P(y > k | y > k - 1)`` and is trained
-    with a binary cross-entropy on the samples with ``y >= k`` only
-    (:func:`~sk_klpenalty.losses.corn_loss`). The class probabilities follow
-    from the chain rule: ``P(y > k) = prod_{j <= k} sigmoid(z_j)`` and
-    ``P(y = k) = P(y > k - 1) - P(y > k)``, so ``predict``,
-    ``predict_proba``, ``predict_expectation`` and every metric work as for
-    the other estimators. Classes are ranked by their value in ``classes_``;
-    the distances between the values play no part in training.
+    Output ``k`` models ``P(y > k | y > k - 1)``, trained with a binary
+    cross-entropy on the samples with ``y >= k``; the class probabilities
+    follow by the chain rule. Classes are ranked by their order in
+    ``classes_``; the distances between their values play no part.
 
     Parameters
     ----------
     module : torch module class or instance, default=None
         As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`, with
-        ``K - 1`` outputs: ``None`` picks :class:`~sk_klpenalty.modules.SimpleCNN`
-        or :class:`~sk_klpenalty.modules.MLP` with ``K - 1`` outputs.
+        ``K - 1`` outputs.
     criterion : class, default=CORNLoss
     decode : {"argmax", "mean", "median"}, default="argmax"
-        As for the other estimators: the default keeps scikit-learn's
-        contract that ``predict`` is the argmax of ``predict_proba``.
-        ``"median"`` is CORN's own rule (the number of ``k`` with
-        ``P(y > k) > 1/2``); the two differ only where the distribution has
-        two modes.
+        As for the other estimators; ``"median"`` is CORN's own rule (the
+        number of ``k`` with ``P(y > k) > 1/2``).
     **kwargs
-        Every other parameter of
-        :class:`~sk_klpenalty.estimator.KLPenaltyClassifier` but the penalty's
-        (``classes``, ``random_state``, ``precision``, ``max_epochs``, ``lr``,
-        ``batch_size``, ...), with the same meaning.
+        The parameters of :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`
+        but the penalty's.
 
     Attributes
     ----------

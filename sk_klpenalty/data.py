@@ -1,11 +1,10 @@
-"""Arrays served to the training loop a whole mini-batch at a time, without
-copying them: in memory, memory-mapped from disk, or a fold's rows of either.
+"""Arrays served a whole mini-batch at a time without copying them: in memory,
+memory-mapped, or a fold's rows of either.
 
-uint8 and uint16 *images* (arrays of 3 or more dimensions) stay integers
-until their batch is on the device, where :func:`pixels_to_float` divides
-them by 255 or 65535: the host-to-device copy carries 1 or 2 bytes a value
-instead of 4. Integer *tables* (2-D) are numbers, not pixels: they are
-converted to float32 unscaled, like every other dtype.
+uint8 and uint16 *images* (3 or more dimensions) stay integers until their
+batch is on the device, where :func:`pixels_to_float` divides them by 255 or
+65535. Integer *tables* (2-D) are numbers, not pixels: they become float32
+unscaled, like every other dtype.
 """
 
 from __future__ import annotations
@@ -45,11 +44,9 @@ def is_pixel_array(X) -> bool:
 
 
 def pixels_to_float(x):
-    """A batch of uint8/uint16 images (3-D or more) as float32 in [0, 1].
-
-    The same float32 division as ``X.astype(np.float32) / 255`` in numpy,
-    so uint8 images train exactly as those float32 images do. Anything else
-    comes back unchanged (the values of a dict of inputs too).
+    """A batch of uint8/uint16 images (3-D or more) as float32 in [0, 1], the
+    same division as numpy's ``X.astype(np.float32) / 255``; anything else (the
+    values of a dict too) unchanged.
 
     Examples
     --------
@@ -59,18 +56,27 @@ def pixels_to_float(x):
     if isinstance(x, Mapping):
         return {key: pixels_to_float(value) for key, value in x.items()}
     if torch.is_tensor(x) and x.dim() >= 3 and x.dtype in _TORCH_SCALES:
-        # Keeps the memory format (channels_last).
-        return x.to(torch.float32).div_(_TORCH_SCALES[x.dtype])
+        return x.to(torch.float32).div_(_TORCH_SCALES[x.dtype])  # keeps the layout
+    return x
+
+
+def normalize_images(x: torch.Tensor, mean_std=None, *, channels_last=False):
+    """An image batch ``(x - mean) / std`` per channel (unless ``mean_std`` is
+    ``None``), in channels_last memory format if asked."""
+    if mean_std is not None:
+        mean, std = (torch.tensor(v, device=x.device).view(-1, 1, 1) for v in mean_std)
+        x = (x - mean) / std
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     return x
 
 
 class RowView:
     """The rows ``base[rows]`` of an array, gathered only when read.
 
-    ``compare`` hands each fit its fold as a view, so that a fold of a large
-    (or memory-mapped) array is never copied as a whole: :class:`ArrayDataset`
-    gathers each batch through ``rows``. Anything that asks for an array
-    (``np.asarray``) gets the copy.
+    A fold of a large (or memory-mapped) array, never copied as a whole:
+    :class:`ArrayDataset` gathers each batch through ``rows``; ``np.asarray``
+    gets the copy.
 
     Examples
     --------
@@ -93,13 +99,13 @@ class RowView:
         return len(self.rows)
 
     def __getitem__(self, key):
-        if isinstance(key, tuple):
-            if key[:1] == (slice(None),) and all(
-                part is None or isinstance(part, slice) for part in key[1:]
-            ):  # e.g. view[:, np.newaxis]: a view of the base, still a RowView
-                return RowView(self.base[key], self.rows)
-            return np.asarray(self)[key]
-        return self.base[self.rows[key]]
+        if not isinstance(key, tuple):
+            return self.base[self.rows[key]]
+        if key[:1] == (slice(None),) and all(
+            part is None or isinstance(part, slice) for part in key[1:]
+        ):  # e.g. view[:, np.newaxis]: a view of the base, still a RowView
+            return RowView(self.base[key], self.rows)
+        return np.asarray(self)[key]
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:
@@ -110,26 +116,20 @@ class RowView:
 
 def take_rows(X, rows, *, lazy: bool):
     """``X[rows]``: a :class:`RowView` of an ndarray if ``lazy``, else a copy
-    (scikit-learn's indexing, for other estimators and containers)."""
-    if lazy and isinstance(X, np.ndarray) and X.ndim >= 2:
+    (DataFrames by position, lists item by item)."""
+    if isinstance(X, np.ndarray) and X.ndim >= 2 and lazy:
         return RowView(X, rows)
-    from sklearn.utils import _safe_indexing
-
-    return _safe_indexing(X, rows)
-
-
-def _as_model_input(X) -> np.ndarray:
-    """float32 and pixel images as they are (memory maps stay maps); any
-    other array as float32."""
-    if X.dtype == np.float32 or is_pixel_array(X):
-        return X
-    return np.asarray(X, dtype=np.float32)
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    if isinstance(X, list):
+        return [X[i] for i in rows]
+    return X[np.asarray(rows)]
 
 
-def _shared_tensor(array) -> torch.Tensor:
-    # joblib hands workers large arrays as read-only memory maps; the dataset
-    # only reads them, so torch's warning about non-writable arrays does not
-    # apply, and a copy would double the memory.
+def _shared_tensor(array: np.ndarray) -> torch.Tensor:
+    # joblib hands workers large arrays as read-only memory maps, which the
+    # dataset only reads: torch's warning does not apply, and a copy would
+    # double the memory.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not")
         return torch.as_tensor(array)
@@ -139,10 +139,8 @@ class ArrayDataset(Dataset):
     """Arrays served a whole mini-batch at a time, never copied as a whole.
 
     ``DataLoader`` calls ``__getitems__`` with a batch's indices: one
-    ``index_select`` per batch instead of one ``__getitem__`` per sample and a
-    collate. The estimators' loaders pass these batches through and give a
-    user's ``collate_fn`` per-sample lists. ``X`` is shared with the tensor
-    (memory maps are read batch by batch); uint8 images stay uint8.
+    ``index_select`` per batch. ``X`` is shared with the tensor (memory maps
+    are read batch by batch); uint8 images stay uint8.
 
     Parameters
     ----------
@@ -162,20 +160,21 @@ class ArrayDataset(Dataset):
     """
 
     def __init__(self, X, y=None) -> None:
-        rows = None
-        if isinstance(X, RowView):
-            X, rows = X.base, X.rows
-        self.X = _shared_tensor(_as_model_input(np.asarray(X)))
+        X, rows = (X.base, X.rows) if isinstance(X, RowView) else (X, None)
+        X = np.asarray(X)
+        if X.dtype != np.float32 and not is_pixel_array(X):
+            X = X.astype(np.float32)
+        self.X = _shared_tensor(X)
         # A copy: the indices may be a read-only array (from joblib).
         self.rows = None if rows is None else torch.tensor(rows, dtype=torch.long)
         if y is not None:
             y = np.asarray(y)
             y = _shared_tensor(y) if y.dtype.kind in "biuf" else y
+            if len(y) != len(self):
+                raise ValueError(
+                    f"X and y have different lengths: {len(self)} and {len(y)}."
+                )
         self.y = y
-        if y is not None and len(y) != len(self):
-            raise ValueError(
-                f"X and y have different lengths: {len(self)} and {len(y)}."
-            )
 
     def __len__(self) -> int:
         return len(self.X) if self.rows is None else len(self.rows)
@@ -208,14 +207,14 @@ def serves_batches(dataset) -> bool:
 
 
 class BatchCollate:
-    """A loader's ``collate_fn`` for whole batches: passed through as they
-    are, or split into per-sample ``(X_i, y_i)`` for a user's ``collate_fn``."""
+    """A loader's ``collate_fn`` for whole batches: passed through, or split
+    into per-sample ``(X_i, y_i)`` for a user's ``collate_fn``."""
 
     def __init__(self, collate_fn=None) -> None:
         self.collate_fn = collate_fn
 
     def __call__(self, batch):
-        if self.collate_fn is None or self.collate_fn is default_collate:
+        if self.collate_fn in (None, default_collate):
             return list(batch)
         X, y = batch
         if isinstance(X, Mapping):  # per-sample dicts (weighted samples)

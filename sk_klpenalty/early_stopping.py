@@ -1,42 +1,43 @@
-"""Early stopping with scikit-learn's names (those of ``MLPClassifier``).
-
-``early_stopping=True`` holds out ``validation_fraction`` of the training
-data (stratified, seeded from ``random_state``: :class:`HoldOut`), scores
-every epoch on it (the validation loss, or any scikit-learn scorer), stops
-after ``n_iter_no_change`` epochs without an improvement of at least ``tol``
-and keeps the best epoch's weights: skorch's ``EpochScoring`` and
-``EarlyStopping(load_best=True)`` (:func:`early_stopping_callbacks`).
-"""
+"""Early stopping with scikit-learn's names (those of ``MLPClassifier``):
+skorch's ``EpochScoring`` and ``EarlyStopping(load_best=True)`` on a
+stratified, seeded hold-out (:class:`HoldOut`)."""
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
 import numpy as np
+import torch
+from sklearn import config_context
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import EarlyStopping, EpochScoring
+from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy
 from torch.utils.data import Subset
 
 from .validation import check_int, check_real
 from .weights import accepts_sample_weight, dataset_sample_weight
 
-__all__ = ["HoldOut", "ValidationScorer", "check_early_stopping"]
+__all__ = ["HoldOut", "ValidationScorer", "check_early_stopping", "seeded_split"]
 
 
 def check_early_stopping(net) -> None:
     """Raise for an invalid ``early_stopping``, ``validation_fraction``,
     ``n_iter_no_change``, ``tol`` or ``scoring`` of ``net``."""
-    from sklearn.metrics import check_scoring
-
     if not isinstance(net.early_stopping, bool | np.bool_):
         raise TypeError(
             f"early_stopping must be True or False, got {net.early_stopping!r}."
         )
-    check_real(net.validation_fraction, "validation_fraction", low=0.0, high=1.0)
-    if net.validation_fraction == 1.0:
-        raise ValueError("validation_fraction must be in (0.0, 1.0), got 1.0.")
+    check_real(
+        net.validation_fraction,
+        "validation_fraction",
+        low=0.0,
+        high=1.0,
+        high_inclusive=False,
+    )
     check_int(net.n_iter_no_change, "n_iter_no_change", 1)
     check_real(net.tol, "tol", low=0.0, low_inclusive=True)
     if net.scoring is not None and not callable(net.scoring):
@@ -62,17 +63,16 @@ def check_early_stopping(net) -> None:
 
 def early_stopping_callbacks(net) -> list:
     """``(name, callback)`` pairs that score the validation part and stop."""
-    monitor, lower_is_better = "valid_loss", True
-    callbacks = []
-    if net.scoring is not None:
-        monitor, lower_is_better = "valid_score", False  # scorers: higher wins
-        scorer = ValidationScorer(net.scoring)
-        callbacks.append(
-            (monitor, EpochScoring(scorer, lower_is_better=False, name=monitor))
+    callbacks, monitor = [], "valid_loss"
+    if net.scoring is not None:  # scorers: higher is better
+        monitor = "valid_score"
+        scoring = EpochScoring(
+            ValidationScorer(net.scoring), lower_is_better=False, name=monitor
         )
+        callbacks.append((monitor, scoring))
     stopper = EarlyStopping(
         monitor=monitor,
-        lower_is_better=lower_is_better,
+        lower_is_better=net.scoring is None,
         patience=net.n_iter_no_change,
         threshold=net.tol,
         threshold_mode="abs",  # "rel" gets the sign wrong for negative scores
@@ -81,22 +81,33 @@ def early_stopping_callbacks(net) -> list:
     return [*callbacks, ("early_stopping", stopper)]
 
 
-class ValidationScorer:
-    """``scoring`` as skorch's ``EpochScoring`` calls it, with the weights.
+def seeded_split(net):
+    """``net``'s split, seeded from torch's generator (which fit seeds from
+    ``random_state``): the hold-out with ``early_stopping``, a copy of a
+    ``ValidSplit`` without ``random_state``; else ``None`` (skorch's)."""
+    split = net.train_split
+    unseeded = isinstance(split, ValidSplit) and split.random_state is None
+    if not net.early_stopping and not unseeded:
+        return None
+    seed = None
+    if net.random_state is not None:
+        seed = int(torch.randint(2**31 - 1, ()).item())
+    if net.early_stopping:
+        return HoldOut(net.validation_fraction, seed)
+    split = copy.copy(split)
+    split.random_state = seed
+    return split
 
-    Where the validation part carries sample weights, a scorer that accepts
-    ``sample_weight`` gets them (scikit-learn's do); one that does not is
-    called without them, with one warning.
-    """
+
+class ValidationScorer:
+    """``scoring`` as ``EpochScoring`` calls it, with the validation part's
+    sample weights where the scorer takes them (else one warning)."""
 
     def __init__(self, scoring) -> None:
         self.scoring = scoring
         self.warned = False
 
     def __call__(self, net, X, y) -> float:
-        from sklearn import config_context
-        from sklearn.metrics import check_scoring
-
         scorer = check_scoring(net, scoring=self.scoring)
         weights = dataset_sample_weight(X)
         if weights is None:
@@ -118,17 +129,9 @@ class ValidationScorer:
 
 
 class HoldOut:
-    """A stratified, seeded hold-out split, usable as skorch's ``train_split``.
-
-    Where a class is too rare to appear in both parts, the split is a plain
-    shuffled one, with a warning.
-
-    Parameters
-    ----------
-    fraction : float in (0, 1)
-        Share of the samples held out (rounded up).
-    random_state : int or None
-    """
+    """A stratified, seeded hold-out of ``fraction`` of the samples (rounded
+    up), usable as skorch's ``train_split``; a plain shuffled split, with a
+    warning, where a class is too rare to stratify."""
 
     def __init__(self, fraction: float, random_state=None) -> None:
         self.fraction = fraction
@@ -149,7 +152,7 @@ class HoldOut:
             train, valid = train_test_split(indices, stratify=stratify, **split)
         except ValueError as error:
             warnings.warn(
-                f"early_stopping: the validation part is a plain random split, "
+                "early_stopping: the validation part is a plain random split, "
                 f"not stratified ({error})",
                 UserWarning,
                 stacklevel=2,

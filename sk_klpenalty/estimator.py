@@ -1,10 +1,5 @@
 """KLPenaltyClassifier: a skorch classifier for ordered labels, trained with
-cross-entropy plus a KL penalty, and its per-epoch sigma schedule.
-
-What every estimator of the library shares (labels as values, validation,
-seeding, batches, bf16) is in :mod:`sk_klpenalty.base`; the loss is in
-:mod:`sk_klpenalty.losses`.
-"""
+cross-entropy plus a KL penalty, and its per-epoch sigma schedule."""
 
 from __future__ import annotations
 
@@ -19,9 +14,8 @@ from .validation import check_real
 
 __all__ = ["EXPECTED_FAILED_CHECKS", "KLPenaltyClassifier", "PenaltySchedule"]
 
-#: scikit-learn estimator checks that cannot apply to this classifier, with
-#: the reason; pass to ``parametrize_with_checks(...,
-#: expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)``.
+#: scikit-learn estimator checks that cannot apply, with the reason: pass to
+#: ``parametrize_with_checks(..., expected_failed_checks=lambda est: ...)``.
 EXPECTED_FAILED_CHECKS = {
     "check_classifiers_classes": "string labels need an order (classes=[...] "
     "or an ordered pandas Categorical): the penalty spreads target mass to "
@@ -36,16 +30,11 @@ _PENALTY_PARAMS = ("alpha", "sigma", "class_values", "kernel", "ce_weight")
 
 
 class PenaltySchedule(Callback):
-    """Give the criterion the estimator's penalty, and each epoch its ``sigma``.
-
-    At the start of training a :class:`~sk_klpenalty.losses.CEKLLoss` (or a
-    subclass) gets ``alpha``, ``kernel``, ``ce_weight`` and the class values
-    of the estimator. In epoch ``e`` (counted from 0 over the whole training
-    history, so warm starts continue the schedule) the target's width is
-    ``net.sigma * net.sigma_decay ** e``; it is stored in ``net.sigma_`` and
-    in the history under ``"sigma"`` (shown in the epoch table when
-    ``verbose=1``). One of :class:`KLPenaltyClassifier`'s default callbacks.
-    """
+    """Give a :class:`~sk_klpenalty.losses.CEKLLoss` criterion the estimator's
+    ``alpha``, ``kernel``, ``ce_weight`` and class values, and in epoch ``e``
+    (counted over the whole history, so warm starts continue) the width
+    ``sigma * sigma_decay ** e``, also stored in ``net.sigma_`` and the
+    history's ``"sigma"``."""
 
     def on_train_begin(self, net, **kwargs) -> None:
         criterion = net.criterion_
@@ -67,175 +56,115 @@ class PenaltySchedule(Callback):
 class KLPenaltyClassifier(OrdinalNeuralNet):
     """Classifier for ordered labels trained with cross-entropy plus a KL penalty.
 
-    The training loss is
-    ``ce_weight * CE(logits, y) + alpha * KL(p_sigma(y) || softmax)``
-    where ``p_sigma(y)`` is a discretised Gaussian (or Laplace) distribution
-    over the class values centred on the true label. Neighbouring labels
-    therefore share some of the target mass, which is what an ordinal task
-    (ages, grades, angle bins) wants. ``alpha=0`` is plain cross-entropy, the
-    baseline; ``ce_weight=0`` trains on the soft target alone (DLDL, and with
-    ``kernel="laplace"`` SORD).
+    The loss is ``ce_weight * CE(logits, y) + alpha * KL(p_sigma(y) ||
+    softmax)``, ``p_sigma(y)`` a discretised Gaussian (or Laplace) over the
+    class values centred on the true label: neighbouring labels share target
+    mass. ``alpha=0`` is plain cross-entropy; ``ce_weight=0`` is DLDL (SORD
+    with ``kernel="laplace"``).
 
-    A :class:`skorch.NeuralNetClassifier`: every skorch parameter
-    (``max_epochs``, ``lr``, ``batch_size``, ``optimizer``, ``device``,
-    ``callbacks``, ``module__*``, ``iterator_train__*``, ...) works as usual.
-    What differs from plain skorch: ``predict`` returns labels (not column
-    indices), labels may be any numbers (ages with gaps, floats) or ordered
-    categories (``classes=["low", "mid", "high"]``), ``fit`` takes
-    ``sample_weight``, the default network is chosen from the shape of
-    ``X``, nothing is held out for validation unless ``early_stopping`` or
-    ``train_split`` asks for it, and the output is quiet unless ``verbose=1``.
+    A :class:`skorch.NeuralNetClassifier`: every skorch parameter works as
+    usual. Unlike plain skorch, ``predict`` returns labels, labels may be any
+    numbers or ordered categories, ``fit`` takes ``sample_weight``, the
+    default network follows the shape of ``X``, training batches are
+    shuffled, nothing is held out unless asked, and it is quiet unless
+    ``verbose=1``.
 
     Parameters
     ----------
     module : torch module class, factory or instance, default=None
-        The network. Its output layer is sized to one logit per class where
-        it has torchvision's or timm's layout (``fc``, ``classifier[-1]``,
-        ``heads.head``, ``reset_classifier``; a class that takes
-        ``num_classes`` gets it); other modules must output one logit per
-        class. An instance (with pretrained weights, say) is copied: every
-        fit starts from it. ``None`` picks from
-        ``X`` at fit time: 4-D ``(N, C, H, W)`` images (3-D ``(N, H, W)`` is
-        read as one channel) get :class:`~sk_klpenalty.modules.SimpleCNN`,
-        2-D ``(N, F)`` features get :class:`~sk_klpenalty.modules.MLP`. For
-        these two classes, arguments that ``X`` and ``y`` determine
-        (channels, image size, features, classes) are filled in unless given
-        as ``module__*``.
+        The network; an instance is copied, so every fit starts from it. Its
+        output layer is sized to the classes where it has torchvision's or
+        timm's layout. ``None``: :class:`~sk_klpenalty.modules.SimpleCNN` for
+        images ``(N, [C,] H, W)``, :class:`~sk_klpenalty.modules.MLP` for
+        features ``(N, F)``, sized from ``X`` and ``y`` unless ``module__*``
+        says otherwise.
     criterion : class, default=CEKLLoss
-        The loss. With a :class:`~sk_klpenalty.losses.CEKLLoss` (sub)class,
-        ``alpha``, ``sigma``, ``kernel``, ``ce_weight`` and the class values
-        come from this estimator.
+        The loss; a :class:`~sk_klpenalty.losses.CEKLLoss` gets ``alpha``,
+        ``sigma``, ``kernel``, ``ce_weight`` and the class values from here.
     alpha : float, default=1.0
-        Weight of the KL penalty (>= 0); 0 trains with plain cross-entropy.
+        Weight of the KL penalty (>= 0).
     sigma : float, default=1.0
-        Width of the target, in label units (> 0): the Gaussian's standard
-        deviation, or the Laplace scale ``b``. For ages it is in years,
-        whatever the gaps between the classes; for ordered categories, in
-        class positions.
+        Width of the target in label units (> 0): the Gaussian's standard
+        deviation or the Laplace scale; in class positions for categories.
     kernel : {"gaussian", "laplace"}, default="gaussian"
-        Shape of the target: ``p_k ∝ exp(-(v_k - y)^2 / (2 sigma^2))``, or
-        ``p_k ∝ exp(-|v_k - y| / sigma)`` (SORD's distance: heavier tails).
+        Shape of the target.
     ce_weight : float, default=1.0
-        Weight of the cross-entropy term (>= 0). 0 trains on the soft target
-        alone (DLDL/SORD style); ``alpha`` and ``ce_weight`` cannot both be 0.
+        Weight of the cross-entropy term (>= 0); not both it and ``alpha`` 0.
     sigma_decay : float, default=1.0
-        Per-epoch factor in (0, 1]: epoch ``e`` uses
-        ``sigma * sigma_decay ** e`` (the seed's best run used 0.95). Where
-        that underflows to 0, the target is one-hot (its limit) and the
-        penalty equals the cross-entropy.
+        Per-epoch factor in (0, 1]: epoch ``e`` uses ``sigma * sigma_decay **
+        e`` (one-hot targets where that underflows to 0).
     decode : {"argmax", "mean", "median"}, default="argmax"
-        Which point of the predicted distribution ``predict`` returns: the
-        most probable class, the class nearest to the expected value, or the
-        median class.
+        What ``predict`` returns: the most probable class, the class nearest
+        the expected value, or the median class.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, dropout and skorch's internal
-        ``ValidSplit``, so two fits with the same int give identical
-        predictions on CPU. The global torch RNG is left as it was. ``None``
-        uses the global torch RNG, as skorch does.
+        Seeds initialisation, shuffling, dropout and the validation split
+        (identical predictions on CPU); the global torch RNG is restored.
     classes : array-like, default=None
-        All classes. Numbers are class values and are sorted, whatever order
-        they are given in (e.g. ``np.arange(117)`` for ages 0..116, so ages
-        missing from a training fold still get probability mass). Any other
-        labels (strings, pandas Intervals, ...) are taken in the order given,
-        e.g. ``["low", "mid", "high"]``, and the penalty measures distances
-        in class positions 0..K-1. Must contain every label of ``y``.
-        ``None`` uses the sorted labels of ``y`` if they are numbers, or the
-        categories of ``y`` if it is an ordered pandas ``Categorical``; other
-        labels without an order are an error.
+        All classes: numbers (sorted), or other labels in the order given
+        (distances in positions 0..K-1). ``None``: the sorted labels of a
+        numeric ``y``, or the categories of an ordered pandas ``Categorical``.
     optimizer : torch optimizer class, default=torch.optim.Adam
     lr : float, default=1e-3
     max_epochs : int, default=20
     batch_size : int, default=64
+        -1: the whole data in one batch.
     train_split : callable or None, default=None
-        ``None`` trains on all of ``X`` (what ``cross_val_score`` expects),
-        unless ``early_stopping=True``. Training batches are shuffled every
-        epoch (unlike plain skorch); ``iterator_train__shuffle=False`` keeps
-        the order. Pass e.g. ``skorch.dataset.ValidSplit(0.2,
-        stratified=True)`` to hold out a validation part of your own.
+        ``None`` trains on all of ``X``; e.g. ``skorch.dataset.ValidSplit(0.2)``
+        holds out a validation part.
     class_weight : None, "balanced" or dict, default=None
-        Weights of the classes in the loss, as in ``LogisticRegression``:
-        ``"balanced"`` is ``n_samples / (n_classes * count)`` over the
-        classes present in ``y``; a dict maps class labels to weights
-        (others get 1). Multiplies ``fit``'s ``sample_weight``.
+        Class weights as in ``LogisticRegression``; multiply ``sample_weight``.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified,
-        seeded from ``random_state``; each ``fit``/``partial_fit`` call holds
-        out its own), score every epoch on it, stop after
-        ``n_iter_no_change`` epochs without an improvement of at least
-        ``tol``, and keep the weights of the best epoch (the last one that
-        improved by at least ``tol``). As in ``MLPClassifier``.
+        As in ``MLPClassifier``: hold out ``validation_fraction`` (stratified,
+        seeded), stop after ``n_iter_no_change`` epochs without an improvement
+        of ``tol`` and keep the best epoch's weights.
     validation_fraction : float, default=0.1
-        Share of the training data held out when ``early_stopping`` (in (0, 1)).
+        Share held out when ``early_stopping``, in (0, 1).
     n_iter_no_change : int, default=10
-        Epochs without improvement before early stopping stops.
+        Epochs without improvement before stopping.
     tol : float, default=1e-4
-        Smallest change of the score that counts as an improvement (>= 0), in
-        the score's units.
+        Smallest improvement of the score (>= 0), in its units.
     scoring : str, callable or None, default=None
-        What early stopping monitors. ``None``: the validation loss (lower is
-        better; with ``sigma_decay < 1``, measured with each epoch's sigma).
-        A scikit-learn scorer name (e.g. ``"neg_mean_absolute_error"``) or a
-        callable ``scorer(estimator, X, y)``: higher is better, as for all
-        scikit-learn scorers; ``y`` holds labels, as ``predict`` returns them.
-        With weights, the validation loss is weighted, and so is the score
-        when the scorer takes ``sample_weight`` (scikit-learn's do).
+        What early stopping monitors: ``None`` the validation loss, else a
+        scikit-learn scorer (name or ``scorer(estimator, X, y)``; weighted
+        where it takes ``sample_weight``).
     dataset : class, default=ArrayDataset
-        Wraps the arrays; serves whole batches by tensor indexing.
+        Wraps the arrays; serves whole batches.
     precision : {"fp32", "bf16"}, default="fp32"
-        ``"bf16"`` runs every forward pass (training, validation, prediction)
-        under ``torch.autocast(dtype=torch.bfloat16)`` and keeps the network
-        and each image batch in ``torch.channels_last`` memory format. The
-        loss is computed in float32 and ``predict_proba`` returns float32.
-        It is faster where the hardware runs bf16 natively (CPUs with
-        AVX512-BF16 or AMX, Ampere or newer GPUs) and may be slower on
-        other CPUs, where torch emulates it. On a GPU without bf16, ``fit``
-        trains in fp32 and says so in one ``UserWarning``; ``precision_``
-        records what was used.
+        ``"bf16"``: forward passes under ``torch.autocast(dtype=bfloat16)``
+        with channels_last images; the loss and ``predict_proba`` stay
+        float32. fp32, with a warning, on a GPU without bf16.
     progress : bool, default=False
-        Show a tqdm progress bar over the batches of every epoch (skorch's
-        :class:`~skorch.callbacks.ProgressBar`), for long fits.
+        A progress bar over each epoch's batches.
     verbose : int, default=0
         1 prints skorch's epoch table.
     normalize : None, "auto" or (mean, std), default=None
-        Per-channel normalisation of image batches on the device, after
-        uint8 images become [0, 1]: ``(x - mean) / std``, as a pretrained
-        backbone expects. ``"auto"`` takes them from a timm model's
-        ``pretrained_cfg``.
+        Per-channel ``(x - mean) / std`` of image batches on the device, as
+        a pretrained backbone expects; ``"auto"``: from a timm model's config.
     freeze_epochs : int, default=0
-        Train only the output layer for this many epochs, then the whole
-        network (fine-tuning a pretrained backbone). A lower learning rate
-        for the backbone than for the head is skorch's
-        ``optimizer__param_groups=[("fc.*", {"lr": ...})]`` with a lower ``lr``.
+        Train only the output layer for this many epochs, then all of it.
     **kwargs
         Any other :class:`skorch.NeuralNet` parameter.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The classes in class order (sorted numbers, or the given order);
-        ``predict`` returns labels from it and the columns of
-        ``predict_proba`` follow its order.
+        The classes in class order; the columns of ``predict_proba``.
     class_values_ : ndarray of shape (n_classes,)
-        The number of each class that the penalty, ``decode="mean"`` and
-        ``predict_expectation`` use: the label itself for numbers, the
-        position 0..K-1 otherwise (float64).
+        The number of each class: the label, or its position 0..K-1.
     n_features_in_ : int
-        ``X.shape[1]``: features for 2-D input, channels for images.
+        Features for 2-D input, channels for images.
     feature_names_in_ : ndarray of str
-        Column names, when ``X`` was a DataFrame with string column names.
+        Column names of a DataFrame ``X``.
     input_shape_ : tuple of int
         Shape of one sample, e.g. ``(1, 28, 28)``.
     sigma_ : float
-        The sigma used in the last epoch (after the decay schedule).
+        The sigma of the last epoch.
     n_iter_ : int
-        Epochs trained (counted since the last fresh initialisation).
+        Epochs trained since the last fresh initialisation.
     best_epoch_ : int
-        The epoch whose weights the model holds: the best one with
-        ``early_stopping``, else the last (``n_iter_``).
+        The epoch whose weights the model holds.
     precision_ : {"fp32", "bf16"}
-        The precision training used: ``precision``, or ``"fp32"`` on a GPU
-        without bf16. Prediction uses bf16 where ``precision_`` is ``"bf16"``
-        and the current device runs it.
+        The precision training used.
     module_, criterion_, optimizer_, history_ :
         The fitted skorch components.
 
@@ -279,8 +208,6 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
         ce_weight: float = 1.0,
         **kwargs,
     ) -> None:
-        # The other parameters and their defaults are OrdinalNeuralNet's
-        # (documented above), as NeuralNetClassifier passes NeuralNet's on.
         super().__init__(module, criterion=criterion, **kwargs)
         self.alpha = alpha
         self.sigma = sigma
@@ -307,5 +234,6 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
             )
         super()._check_params()
 
-    def _training_callbacks(self) -> list:
-        return [("penalty_schedule", PenaltySchedule())]
+    def get_default_callbacks(self):
+        schedule = ("penalty_schedule", PenaltySchedule())
+        return [*super().get_default_callbacks(), schedule]

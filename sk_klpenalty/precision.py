@@ -1,33 +1,46 @@
-"""``precision="bf16"``: the forward passes under ``torch.autocast``.
-
-torch runs bfloat16 autocast on every CPU (natively with AVX512-BF16 or AMX,
-emulated and slower elsewhere: whether it is faster on a machine is for
-``benchmarks/`` to say) and on CUDA GPUs that support it.
-"""
+"""``precision="bf16"``: the forward passes under ``torch.autocast``, on every
+CPU (natively or emulated: ``benchmarks/`` says whether it is faster) and on
+CUDA GPUs that support it."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 
 import torch
 
-__all__ = ["PRECISIONS", "as_float32", "bf16_supported", "check_precision"]
+__all__ = [
+    "PRECISIONS",
+    "as_float32",
+    "autocast",
+    "bf16_supported",
+    "resolve_precision",
+]
 
 PRECISIONS = ("fp32", "bf16")
 
 
-def check_precision(precision) -> str:
-    """``precision`` if it is one of :data:`PRECISIONS`, else a ``ValueError``."""
+def resolve_precision(precision, device=None) -> str:
+    """``precision`` (one of :data:`PRECISIONS`, else a ``ValueError``), or
+    fp32 with a warning where ``device`` does not run bf16."""
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision == "bf16" and device is not None and not bf16_supported(device):
+        warnings.warn(
+            f"precision='bf16' is not supported on {device}; training in fp32 "
+            "instead (precision_='fp32').",
+            UserWarning,
+            stacklevel=7,  # the user's fit, through skorch's initialize
+        )
+        return "fp32"
     return precision
 
 
+@functools.cache
 def bf16_supported(device="cpu") -> bool:
-    """Whether ``torch.autocast`` runs bfloat16 on ``device``.
-
-    The CPU: always. A CUDA device: ``torch.cuda.is_bf16_supported()``
-    without emulation (Ampere or newer). Any other device: False.
+    """Whether ``torch.autocast`` runs bfloat16 on ``device``: the CPU always,
+    a CUDA device where it does so natively (Ampere or newer).
 
     Examples
     --------
@@ -35,17 +48,19 @@ def bf16_supported(device="cpu") -> bool:
     True
     """
     device = torch.device("cpu" if device is None else device)
-    if device.type == "cpu":
-        return True
-    return device.type == "cuda" and _cuda_supports_bf16(device.index)
-
-
-@functools.cache
-def _cuda_supports_bf16(index: int | None) -> bool:
-    if not torch.cuda.is_available():
-        return False
-    with torch.cuda.device(index if index is not None else torch.cuda.current_device()):
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return device.type == "cpu"
+    index = torch.cuda.current_device() if device.index is None else device.index
+    with torch.cuda.device(index):
         return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+
+
+def autocast(precision: str, device: torch.device):
+    """bf16 ``torch.autocast`` on ``device`` where ``precision`` is bf16 and
+    runs there (a bf16 model may be loaded elsewhere); else no context."""
+    if precision == "bf16" and bf16_supported(device):
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def as_float32(output):

@@ -1,12 +1,5 @@
-"""OrdinalRegressor: the regression peer. The same network with one output,
-trained with MSE on the standardised label values, predicting the nearest
-class.
-
-What most users try first on ordered labels, and the baseline that readers of
-ordinal papers ask for. It shares everything but the head and the loss with
-:class:`~sk_klpenalty.estimator.KLPenaltyClassifier` (:mod:`sk_klpenalty.base`):
-labels as values, ``classes``, validation, seeding, precision, batches.
-"""
+"""OrdinalRegressor: the regression peer, one output trained with MSE on the
+standardised label values, predicting the nearest class."""
 
 from __future__ import annotations
 
@@ -25,58 +18,39 @@ __all__ = ["OrdinalRegressor"]
 class OrdinalRegressor(OrdinalNeuralNet):
     """Regression on ordered labels: one output, MSE, the nearest class.
 
-    The network has a single output, trained with ``criterion`` (MSE by
-    default) against the label values standardised with the mean and the
-    standard deviation of the training labels (``y_mean_``, ``y_scale_``), so
-    that the same learning rate suits ages in years and grades 0..4.
-    ``predict`` returns the class value nearest to the output,
-    ``predict_expectation`` the output itself in label units.
-
-    It is a classifier of ordered classes in the scikit-learn API (see the
-    note below): ``classes_``, labels from ``classes_`` out of ``predict``,
-    stratified folds and accuracy as the default score, like its peers.
+    The network's single output is trained against the label values
+    standardised with the training labels' mean and standard deviation
+    (``y_mean_``, ``y_scale_``). ``predict`` returns the class nearest to the
+    output, ``predict_expectation`` the output in label units. A classifier
+    of ordered classes for scikit-learn, as its peers: ``predict`` returns
+    class values, never a continuous number, so ``score`` is accuracy and
+    cross-validation is stratified.
 
     Parameters
     ----------
     module : torch module class or instance, default=None
         As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`, with one
-        output per sample: ``None`` picks :class:`~sk_klpenalty.modules.SimpleCNN`
-        for images and :class:`~sk_klpenalty.modules.MLP` for features, each
-        with one output.
+        output per sample.
     criterion : torch loss class, default=sk_klpenalty.losses.MSELoss
-        Any regression loss of ``(output, target)`` (e.g.
-        ``torch.nn.SmoothL1Loss``); ``target`` is the standardised label value.
+        A regression loss of ``(output, standardised label value)``.
     **kwargs
-        Every other parameter of
-        :class:`~sk_klpenalty.estimator.KLPenaltyClassifier` but the penalty's
-        (``classes``, ``random_state``, ``precision``, ``max_epochs``, ``lr``,
-        ``batch_size``, ...), with the same meaning. ``decode`` has no effect:
-        the predicted distribution is one class.
+        The parameters of :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`
+        but the penalty's; ``decode`` has no effect.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Sorted class values; ``predict`` returns values from it.
     y_mean_, y_scale_ : float
-        Mean and standard deviation (1.0 if 0) of the training label values;
-        the network learns ``(y - y_mean_) / y_scale_``.
+        Mean and standard deviation (1.0 if 0) of the training label values.
     n_features_in_, input_shape_, precision_, module_, criterion_, history_ :
         As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`.
 
     Notes
     -----
-    ``predict_proba`` returns a one-hot row at the predicted class (the way
-    the Paplham & Franc age benchmark puts regression next to classifiers).
-    It is **not a calibrated probability**: it makes the probability-based
-    metrics (RPS, log loss) computable, and scores a regression as a certain
-    prediction.
-
-    Why a classifier for scikit-learn: ``predict`` returns class values, never
-    a continuous number, so scikit-learn's regressor contract (``score`` as
-    R², continuous predictions) would mislead, while the classifier's (labels
-    from ``classes_``, ``predict_proba``, stratified cross-validation,
-    accuracy as ``score``) holds and makes it a drop-in peer of the other
-    estimators in ``cross_val_score``, ``GridSearchCV`` and the report.
+    ``predict_proba`` is one-hot at the predicted class, **not a calibrated
+    probability**: it makes probability metrics (RPS, log loss) computable
+    and scores the regression as a certain prediction.
 
     Examples
     --------
@@ -101,14 +75,12 @@ class OrdinalRegressor(OrdinalNeuralNet):
         return 1
 
     def _fit_label_statistics(self, labels, sample_weight) -> None:
-        """``y_mean_`` and ``y_scale_``: the (weighted) mean and standard
-        deviation of the training labels' values, to standardise them."""
-        values = self.class_values_
-        if labels is not None:  # else (a Dataset without y): the classes'
+        """The (weighted) mean and standard deviation of the labels' values
+        (of the classes' for a Dataset without ``y``)."""
+        values, weights = self.class_values_, None
+        if labels is not None:
             values = values[label_indices(labels, self.classes_)]
             weights = sample_weight
-        else:
-            weights = None
         self.y_mean_ = float(np.average(values, weights=weights))
         variance = np.average((values - self.y_mean_) ** 2, weights=weights)
         self.y_scale_ = float(np.sqrt(variance)) or 1.0
@@ -125,10 +97,8 @@ class OrdinalRegressor(OrdinalNeuralNet):
         return self._criterion_loss(output, target, X)
 
     def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
-        """One-hot float32 rows at the class nearest to each output (the lower
-        of two equally near classes): **not calibrated probabilities**, but
-        they let probability metrics (RPS, log loss) score the regression as
-        a certain prediction."""
+        """One-hot rows at the class nearest to each output (the lower of two
+        equally near ones)."""
         output = _one_output(output).float()
         values = self._standardised_class_values(output.device)
         nearest = (output.unsqueeze(1) - values).abs().argmin(dim=1)

@@ -19,16 +19,12 @@ _SEEDED_FITS = threading.RLock()
 
 @contextmanager
 def seeded(random_state, device: torch.device, epochs_done: int = 0) -> Iterator[None]:
-    """Run the block with torch's global RNG seeded from ``random_state``.
-
-    ``None`` leaves the RNG alone. Otherwise the generator state is restored
-    afterwards (``torch.random.fork_rng``), so seeding is local to the block,
-    and continued training (``epochs_done > 0``) gets a different seed, so it
-    does not replay the first epochs' shuffles.
+    """Run the block with torch's global RNG seeded from ``random_state``
+    (``None``: left alone) and restored afterwards; continued training
+    (``epochs_done > 0``) gets a new seed, not the first epochs' shuffles.
 
     Examples
     --------
-    >>> import torch
     >>> with seeded(0, torch.device("cpu")):
     ...     a = torch.rand(2)
     >>> with seeded(0, torch.device("cpu")):
@@ -43,9 +39,7 @@ def seeded(random_state, device: torch.device, epochs_done: int = 0) -> Iterator
         seed = int(random_state)
     else:
         seed = int(check_random_state(random_state).randint(2**31 - 1))
-    cuda_devices = []
-    if device.type == "cuda" and torch.cuda.is_available():
-        cuda_devices = [device.index or 0]
-    with _SEEDED_FITS, torch.random.fork_rng(devices=cuda_devices):
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with _SEEDED_FITS, torch.random.fork_rng(devices=cuda):
         torch.manual_seed((seed + epochs_done) % 2**63)
         yield

@@ -1,12 +1,9 @@
-"""Sample and class weights: checked before training, carried through the
-batches beside ``X``, and applied by the criterion as a per-row scale.
+"""Sample and class weights, carried through the batches beside ``X``.
 
-With weights ``w``, a batch's loss is ``sum_i w_i * l_i / sum_i w_i``
-(scikit-learn's semantics, and torch's for class weights). The weights
-travel in the batch's ``X`` as a :class:`WeightedBatch`, a dict (skorch's
-way of passing several inputs) that the estimator unpacks before the forward
-pass, so that the module never sees it, and reads in ``get_loss``. The
-labels, which scoring callbacks read, stay as they are.
+A batch's loss is ``sum_i w_i * l_i / sum_i w_i`` (scikit-learn's semantics).
+The weights travel in the batch's ``X`` as a :class:`WeightedBatch` (a dict,
+skorch's way of passing several inputs), which the estimator unpacks before
+the forward pass and reads in ``get_loss``; the labels stay as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_array
 from torch.utils.data import Dataset, Subset
 
 from .validation import is_real
@@ -26,29 +24,22 @@ __all__ = [
     "WeightedBatch",
     "WeightedDataset",
     "accepts_sample_weight",
-    "check_class_weight",
     "check_sample_weight",
     "training_sample_weight",
 ]
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    """``sample_weight`` as float64 of shape (n_samples,), or ``None``.
-
-    A number means the same weight for every sample. Weights must be finite
-    and >= 0, and at least one must be positive; zeros are allowed.
+    """``sample_weight`` (a number: the same for every sample) as finite
+    float64 weights >= 0 of shape (n_samples,), not all 0; or ``None``.
 
     Examples
     --------
-    >>> check_sample_weight([1, 0, 2], 3)
-    array([1., 0., 2.])
     >>> check_sample_weight([1, -1], 2)
     Traceback (most recent call last):
     ...
     ValueError: sample_weight must be >= 0, got a negative weight at index 1.
     """
-    from sklearn.utils.validation import check_array
-
     if sample_weight is None:
         return None
     if is_real(sample_weight):
@@ -77,8 +68,7 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     return weights
 
 
-def check_class_weight(class_weight, classes: np.ndarray) -> None:
-    """Raise unless ``class_weight`` is None, "balanced" or {class: weight >= 0}."""
+def _check_class_weight(class_weight, classes: np.ndarray) -> None:
     if class_weight is None or (
         isinstance(class_weight, str) and class_weight == "balanced"
     ):
@@ -106,21 +96,17 @@ def check_class_weight(class_weight, classes: np.ndarray) -> None:
 def training_sample_weight(
     labels, sample_weight, class_weight, classes: np.ndarray, n_samples: int
 ) -> np.ndarray | None:
-    """The weights to train with: ``sample_weight`` times the class weights.
-
-    ``None`` when every sample has the same weight: a weighted mean with
-    equal weights is the plain mean, so training takes the unweighted path.
-    """
+    """``sample_weight`` times the class weights (scikit-learn's
+    ``compute_sample_weight``); ``None`` where all weights are equal, as the
+    weighted mean is then the plain mean."""
     weights = check_sample_weight(sample_weight, n_samples)
-    check_class_weight(class_weight, classes)
+    _check_class_weight(class_weight, classes)
     if class_weight is not None:
         if labels is None:
             raise ValueError(
                 "class_weight needs the labels: pass y to fit (or use "
                 "sample_weight with a Dataset)."
             )
-        # "balanced": n_samples / (n_classes * count) over the classes in y,
-        # as in LogisticRegression.
         by_class = compute_sample_weight(class_weight, labels)
         weights = by_class if weights is None else weights * by_class
         if not weights.sum() > 0:
@@ -138,15 +124,8 @@ class WeightedBatch(dict):
 
 
 class WeightedDataset(Dataset):
-    """A dataset whose samples carry a weight in ``X`` (a :class:`WeightedBatch`).
-
-    Parameters
-    ----------
-    dataset : torch Dataset
-        Yields ``(X, y)``; an :class:`~sk_klpenalty.data.ArrayDataset` keeps
-        serving whole batches.
-    sample_weight : array-like of shape (len(dataset),)
-    """
+    """``dataset``'s samples, each with its weight in ``X`` (a
+    :class:`WeightedBatch`); whole batches where ``dataset`` serves them."""
 
     def __init__(self, dataset, sample_weight) -> None:
         self.dataset = dataset
@@ -162,22 +141,11 @@ class WeightedDataset(Dataset):
         return WeightedBatch(X=X, sample_weight=self.sample_weight[index]), y
 
     def __getitems__(self, indices):
-        getitems = getattr(self.dataset, "__getitems__", None)
-        if getitems is None:
+        if not hasattr(self.dataset, "__getitems__"):
             return [self[i] for i in indices]
-        X, y = getitems(indices)
+        X, y = self.dataset.__getitems__(indices)
         weights = self.sample_weight[torch.as_tensor(indices, dtype=torch.long)]
         return WeightedBatch(X=X, sample_weight=weights), y
-
-
-def batch_sample_weight(X) -> torch.Tensor | None:
-    """The sample weights a batch's ``X`` carries, or ``None``."""
-    return X["sample_weight"] if isinstance(X, WeightedBatch) else None
-
-
-def unweighted(X):
-    """A batch's ``X`` without its weights (what the module gets)."""
-    return X["X"] if isinstance(X, WeightedBatch) else X
 
 
 def dataset_sample_weight(dataset) -> np.ndarray | None:
@@ -194,9 +162,10 @@ def dataset_sample_weight(dataset) -> np.ndarray | None:
 def accepts_sample_weight(func) -> bool:
     """Whether ``func`` (a criterion's forward, a scorer) takes ``sample_weight``."""
     try:
-        parameters = inspect.signature(func).parameters
+        parameters = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):
         return False
-    return "sample_weight" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    return any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
     )

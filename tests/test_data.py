@@ -12,7 +12,7 @@ from conftest import requires_cuda
 from torch.utils.data import DataLoader, default_collate
 
 from sk_klpenalty import KLPenaltyClassifier
-from sk_klpenalty import base as base_module
+from sk_klpenalty import data as data_module
 from sk_klpenalty.data import (
     ArrayDataset,
     BatchCollate,
@@ -171,13 +171,13 @@ def test_a_2d_integer_table_is_numbers_never_rescaled(ordinal_tabular, dtype):
 def arrivals(monkeypatch):
     """(dtype, device type) of every batch that reaches the forward pass."""
     seen = []
-    original = base_module.pixels_to_float
+    original = data_module.pixels_to_float
 
     def spy(x):
         seen.append((x.dtype, x.device.type))
         return original(x)
 
-    monkeypatch.setattr(base_module, "pixels_to_float", spy)
+    monkeypatch.setattr(data_module, "pixels_to_float", spy)
     return seen
 
 

@@ -20,7 +20,13 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from skorch.exceptions import DeviceWarning
 
-from sk_klpenalty import CEKLLoss, KLPenaltyClassifier, ce_kl_loss
+from sk_klpenalty import (
+    CEKLLoss,
+    CORNClassifier,
+    KLPenaltyClassifier,
+    OrdinalRegressor,
+    ce_kl_loss,
+)
 from sk_klpenalty.labels import label_indices
 from sk_klpenalty.modules import MLP, SimpleCNN
 
@@ -367,6 +373,8 @@ BAD_PARAMS = [
     ({"device": "gpu"}, ValueError, "device must be a torch device"),
     ({"device": "cuda:x"}, ValueError, "device"),
     ({"device": "cuda:99"}, ValueError, "device"),
+    ({"batch_size": 0}, ValueError, "batch_size"),
+    ({"batch_size": 2.5}, TypeError, "batch_size"),
     ({"kernel": "cauchy"}, ValueError, "kernel must be one of"),
     ({"ce_weight": -1.0}, ValueError, "ce_weight"),
     ({"ce_weight": "1"}, TypeError, "ce_weight"),
@@ -484,3 +492,46 @@ def test_models_pickled_by_release_0_1_0_load_and_predict_the_same():
         model.partial_fit(entry["X"], model.predict(entry["X"]))
         assert len(model.history) == 4, name
     assert saved["models"]["mlp"]["model"].sigma_ == pytest.approx(3.0 * 0.9**3)
+
+
+# The skorch methods the estimators override: a new override is a conscious
+# choice (the bound is 12; notify, _set_training and _get_param_names
+# must never be among them).
+SKORCH_OVERRIDES = {
+    "classes_",
+    "fit",
+    "get_default_callbacks",
+    "get_iterator",
+    "get_loss",
+    "get_params",
+    "get_split_datasets",
+    "infer",
+    "initialize_module",
+    "partial_fit",
+    "predict",
+    "predict_proba",
+}
+
+
+@pytest.mark.parametrize(
+    "estimator", [KLPenaltyClassifier, OrdinalRegressor, CORNClassifier]
+)
+def test_the_estimators_override_only_the_listed_skorch_methods(estimator):
+    import inspect
+
+    from skorch import NeuralNetClassifier
+
+    def is_skorch_method(name):
+        attr = inspect.getattr_static(NeuralNetClassifier, name, None)
+        return callable(attr) or isinstance(attr, property)
+
+    ours = {
+        name
+        for klass in estimator.__mro__
+        if klass.__module__.startswith("sk_klpenalty")
+        for name in vars(klass)
+        if name != "__init__" and is_skorch_method(name)
+    }
+    assert ours == SKORCH_OVERRIDES
+    assert len(ours) <= 12
+    assert not ours & {"notify", "_set_training", "_get_param_names"}
