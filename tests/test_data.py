@@ -275,10 +275,15 @@ y = np.random.RandomState(0).randint(0, 3, len(X))
 params = {"module": TinyNet, "max_epochs": 1, "batch_size": 256}
 warm_up = KLPenaltyClassifier(**params).fit(X[:512], y[:512])
 warm_up.predict_proba(X[:512])  # torch's one-time allocations, not measured
-model, fit_growth = peak_growth(lambda: KLPenaltyClassifier(**params).fit(X, y))
-proba, predict_growth = peak_growth(lambda: model.predict_proba(X))
+# The footprint: the same fit and prediction on a small part of the map (its
+# batches, the allocator's slack); then on all of it.
+small, n = KLPenaltyClassifier(**params), 2048
+small, fit_small = peak_growth(lambda: small.fit(X[:n], y[:n]))
+_, predict_small = peak_growth(lambda: small.predict_proba(X[:n]))
+model, fit_all = peak_growth(lambda: KLPenaltyClassifier(**params).fit(X, y))
+proba, predict_all = peak_growth(lambda: model.predict_proba(X))
 assert proba.shape == (len(X), 3)
-print(fit_growth, predict_growth)
+print(fit_small, fit_all, predict_small, predict_all)
 """
 
 
@@ -287,7 +292,7 @@ def test_a_memmap_is_read_in_place_never_copied_whole(tmp_path):
     # Measured in a fresh process: threads and caches that earlier tests leave
     # in this one (dask, joblib) would move its memory while it is sampled.
     rng = np.random.RandomState(0)
-    n, side = 12_000, 64  # 49 MB of uint8 images; a float32 copy: 197 MB
+    n, side = 32_000, 64  # 131 MB of uint8 images; a float32 copy: 524 MB
     X = rng.randint(0, 256, (n, 1, side, side), dtype=np.uint8)
     np.save(tmp_path / "X.npy", X)
     child = subprocess.run(
@@ -296,9 +301,12 @@ def test_a_memmap_is_read_in_place_never_copied_whole(tmp_path):
         text=True,
         check=True,
     )
-    fit_growth, predict_growth = map(int, child.stdout.split())
-    assert fit_growth < 0.25 * X.nbytes, f"fit grew {fit_growth / 2**20:.0f} MB"
-    assert predict_growth < 0.25 * X.nbytes, f"grew {predict_growth / 2**20:.0f} MB"
+    fit_small, fit_all, predict_small, predict_all = map(int, child.stdout.split())
+    # A copy of the data would add 100% of it (400% as float32); the rest is
+    # the allocator's noise, up to ~15% of it here (benchmarks/ has the number).
+    bound = 0.25 * X.nbytes
+    assert fit_all - fit_small < bound, f"fit: {fit_small} then {fit_all} bytes"
+    assert predict_all - predict_small < bound, (predict_small, predict_all)
 
 
 def test_memmap_fit_equals_in_memory_fit(tmp_path, tiny_images):
