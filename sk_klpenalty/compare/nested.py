@@ -1,12 +1,5 @@
-"""The penalty tuned without looking at the test fold: nested cross-validation.
-
-With ``tune="nested"``, :func:`~sk_klpenalty.compare.compare_penalty` adds the
-configuration ``"tuned penalty (nested)"``: on each outer training fold a
-:class:`~sklearn.model_selection.GridSearchCV` over the penalty settings picks
-one by an inner cross-validation, refits it on the whole outer training fold
-with the fold's seed, and the refit is scored on the outer test fold like
-every other configuration, free of the selection bias of the best setting.
-"""
+"""The penalty tuned by nested cross-validation (``tune="nested"``): an inner
+``GridSearchCV`` on each outer training fold, its choice refit and scored."""
 
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""How far a compare job is, and how long it will take, from its own batches.
+"""The job's progress bar over its training batches, and its projected time.
 
-Each fit counts its training batches (:class:`BatchCounter`, a skorch
-callback) into a small shared file; the job reads the counts twice a second
-into one progress bar over all its batches, whose ETA is the job's, and
-prints one line with the projected time once a few seconds of training have
-given the rate. Fits on other machines (a remote dask cluster) cannot reach
-the file: the bar then moves as fits finish.
-"""
+Each fit counts its batches into a shared file that the job polls; fits on
+another host cannot reach it, and the bar then moves as fits finish."""
 
 from __future__ import annotations
 
@@ -82,11 +77,8 @@ def planned_batches(estimator, config, task) -> int:
 
 
 class BatchCounter(Callback):
-    """Counts a fit's training batches into ``slot`` of the job's count file.
-
-    Successive fits with the same slot (a nested search's) add up. A file
-    this process cannot open (another host) turns the counter off.
-    """
+    """Counts a fit's training batches into ``slot`` of the job's count file
+    (off where the file cannot be opened: another host)."""
 
     def __init__(self, path: str, slot: int) -> None:
         self.path = path
@@ -107,17 +99,8 @@ class BatchCounter(Callback):
 
 
 class Progress:
-    """The job's progress bar over batches and its one-line projection.
-
-    Parameters
-    ----------
-    enabled : bool
-        Without it nothing is shown, counted or written.
-    device : str
-        The fits' device, for the GPU hint.
-    later_batches : int
-        Batches of the fits planned after the first ones (controls, peers).
-    """
+    """The progress bar and the projection; ``later_batches``: the batches of
+    the fits planned later (controls, peers)."""
 
     def __init__(self, enabled: bool, device: str, later_batches: int = 0) -> None:
         self.enabled, self.device, self.later = enabled, device, later_batches
