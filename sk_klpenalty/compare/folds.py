@@ -24,16 +24,8 @@ def fold_seed(random_state: int, *key) -> int:
 
 
 class RepeatedStratifiedGroupKFold(BaseCrossValidator):
-    """``StratifiedGroupKFold`` repeated ``n_repeats`` times with different
-    shuffles (scikit-learn has no repeated form of it).
-
-    Examples
-    --------
-    >>> cv = RepeatedStratifiedGroupKFold(n_splits=2, n_repeats=2, random_state=0)
-    >>> y, groups = np.array([0, 0, 1, 1] * 3), np.arange(12) // 2
-    >>> len(list(cv.split(np.zeros(12), y, groups)))
-    4
-    """
+    """``StratifiedGroupKFold`` repeated with different shuffles (scikit-learn
+    has no repeated form of it)."""
 
     def __init__(self, n_splits: int = 5, n_repeats: int = 1, random_state=None):
         self.n_splits = n_splits

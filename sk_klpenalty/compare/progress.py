@@ -24,13 +24,7 @@ GPU_HINT_SECONDS = 6 * 3600.0
 
 
 def format_duration(seconds: float) -> str:
-    """``"3 d 4 h"``, ``"2 h 5 min"``, ``"4 min 10 s"`` or ``"12 s"``.
-
-    Examples
-    --------
-    >>> format_duration(3 * 86400 + 4 * 3600 + 59), format_duration(125)
-    ('3 d 4 h', '2 min 5 s')
-    """
+    """``"3 d 4 h"``, ``"2 h 5 min"``, ``"4 min 10 s"`` or ``"12 s"``."""
     units = [("d", 86400), ("h", 3600), ("min", 60), ("s", 1)]
     for (name, size), (small, small_size) in zip(units, units[1:], strict=False):
         if seconds >= size:
@@ -40,13 +34,7 @@ def format_duration(seconds: float) -> str:
 
 
 def projection(remaining: int, total: int, rate: float, device: str) -> str:
-    """The line that projects the job's time from its rate (batches/s).
-
-    Examples
-    --------
-    >>> projection(1200, 1500, 10.0, "cpu").split(" (")[0]
-    'compare: about 2 min 0 s left for 1500 training batches'
-    """
+    """The line that projects the job's time from its rate (batches/s)."""
     seconds = remaining / rate
     line = (
         f"compare: about {format_duration(seconds)} left for {total} training "

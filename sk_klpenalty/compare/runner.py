@@ -264,16 +264,13 @@ def compare_penalty(
             if record_key({"config": config.name, **task["key"]}) not in done
         ]
         counters = meter.plan([planned_batches(estimator, *item) for item in todo])
-        counter_of = {}
-        calls = []
-        for (config, task), counter in zip(todo, counters, strict=True):
-            counter_of[record_key({"config": config.name, **task["key"]})] = counter
-            calls.append(
-                delayed(_fit_and_score)(
-                    estimator, config, X, y, task, job["scored_decodes"], within,
-                    counter,
-                )
-            )  # fmt: skip
+        keys = [record_key({"config": c.name, **t["key"]}) for c, t in todo]
+        counter_of = dict(zip(keys, counters, strict=True))
+        scored = job["scored_decodes"]
+        calls = [
+            delayed(_fit_and_score)(estimator, c, X, y, t, scored, within, counter)
+            for (c, t), counter in zip(todo, counters, strict=True)
+        ]
         try:
             for records, curve in _parallel(n_jobs, calls) if calls else ():
                 files.append(records, curve)

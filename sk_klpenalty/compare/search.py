@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import METRICS
 from .configs import BASELINE
+from .store import COLUMNS
 
 __all__ = ["search_records", "split_test_train_ratio"]
 
@@ -24,8 +25,7 @@ _DISPLAY = {
     "balanced_accuracy": "balanced accuracy",
 }
 _ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
-_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
-_COLUMNS += ["train_size", "decode", "n_train", "n_test"]
+_COLUMNS = COLUMNS[: COLUMNS.index("fit_seconds")]
 
 
 def search_records(search, *, test_train_ratio: float | None = None):
