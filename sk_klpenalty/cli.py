@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack, contextmanager
+
+import numpy as np
 
 from . import __version__
-from .compare import defaults
+from .compare import defaults, setup
 
 __all__ = ["build_parser", "main"]
 
@@ -18,15 +22,24 @@ SEED_PRESET = dict(
     image_size=128, classes=tuple(range(117)), sigmas=(10.0,), sigma_decays=(0.95,),
     lr=1e-4, lr_schedule="constant", batch_size=256, epochs=75,
 )  # fmt: skip
+DATA_KINDS = ("rotated-digits", "utkface", "npz", "folder")
+DASK_MISSING = 'needs dask.distributed: pip install "sk_klpenalty[dask]"'
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, where it has one that is not a switch."""
+class _Formatter(argparse.HelpFormatter):
+    """Each option's default as it would be typed (``0,1`` for a tuple)."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False, argparse.SUPPRESS):
-            return action.help
-        return super()._get_help_string(action)
+        value = action.default
+        if value is None or isinstance(value, bool) or value is argparse.SUPPRESS:
+            return action.help  # no value: a switch, or unset unless given
+        if isinstance(value, tuple):
+            value = ",".join(map(_typed, value)) or "none"
+        return f"{action.help} (default: {_typed(value).replace('%', '%%')})"
+
+
+def _typed(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _numbers(text: str) -> tuple[float, ...]:
@@ -66,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         help="cross-validated baseline-vs-penalty report (the main job)",
         description="Fit cross-entropy (alpha=0), the KL penalty settings and two "
-        "controls on the same stratified folds; print and save a report with 95%% "
+        "controls on the same stratified folds; print and save a report with 95% "
         "confidence intervals and corrected resampled t-tests.",
     )
     for group, options in _OPTIONS.items():
@@ -171,10 +184,14 @@ _OPTIONS = {
 
 def _settings(args, argv: Sequence[str]) -> tuple[str, str | None, dict]:
     """The data kind and path, and the settings (explicit options over a preset)."""
-    from .compare.setup import parse_data
-
+    kind, _, path = args.data.partition(":")
+    if args.data != "rotated-digits" and (kind not in DATA_KINDS[1:] or not path):
+        raise ValueError(
+            "--data must be rotated-digits, utkface:PATH, npz:PATH (arrays X, y "
+            f"and optionally groups) or folder:PATH (a folder per class), got "
+            f"{args.data!r}"
+        )
     given = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
-    kind, path = parse_data(args.data)
     settings = vars(args).copy()
     if args.preset == "seed":
         if kind != "utkface":
@@ -190,15 +207,12 @@ def _settings(args, argv: Sequence[str]) -> tuple[str, str | None, dict]:
     for name, low in lows.items():
         if settings[name] is not None and settings[name] < low:
             raise ValueError(f"--{name.replace('_', '-')} must be >= {low}")
-    return kind, path, settings
+    settings["image_size"] = settings["image_size"] or setup.IMAGE_SIZES.get(kind)
+    return kind, path or None, settings
 
 
 def _estimator(args, settings: dict, X):
     """The job's estimator: the default network, or ``--backbone``."""
-    import numpy as np
-
-    from .compare import setup
-
     params = {"device": args.device, "precision": args.precision}
     params["freeze_epochs"] = args.freeze_epochs
     if settings["classes"] is not None:
@@ -226,9 +240,81 @@ def _estimator(args, settings: dict, X):
     return defaults.estimator(epochs, lr, cosine, batch_size=batch_size, **params)
 
 
+def _security(args):
+    """The TLS ``Security`` of the certificate options, or None."""
+    files = {"--tls-ca-file": args.tls_ca_file, "--tls-cert": args.tls_cert}
+    files |= {"--tls-key": args.tls_key}
+    given = [option for option, path in files.items() if path is not None]
+    if not given:
+        return None
+    if args.scheduler is None:
+        raise ValueError(f"{given[0]} is only used with --scheduler tls://HOST:PORT")
+    missing = [option for option in files if option not in given]
+    if missing:
+        raise ValueError(
+            f"TLS needs all three certificate options; missing {missing[0]}"
+        )
+    for option, path in files.items():
+        if not os.path.isfile(path):
+            raise ValueError(f"{option}: no such file: {path!r}")
+    try:
+        from distributed.security import Security
+    except ImportError:
+        raise ValueError(f"--scheduler {DASK_MISSING}") from None
+    return Security(
+        tls_ca_file=args.tls_ca_file, tls_client_cert=args.tls_cert,
+        tls_client_key=args.tls_key, require_encryption=True,
+    )  # fmt: skip
+
+
+@contextmanager
+def fits_backend(args):
+    """joblib's default backend, or dask on ``--scheduler``/``--dask-local``."""
+    security = _security(args)  # certificate options: checked first
+    if args.scheduler is None and args.dask_local is None:
+        yield
+        return
+    if args.dask_local is not None and args.dask_local < 2:
+        raise ValueError("--dask-local needs >= 2 workers (joblib runs 1 in here)")
+    try:
+        import dask
+        import distributed
+    except ImportError:
+        option = "--scheduler" if args.scheduler else "--dask-local"
+        raise ValueError(f"{option} {DASK_MISSING}") from None
+    import joblib
+
+    with ExitStack() as stack:
+        if args.dask_local is not None:
+            # dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes torch
+            # training about 2x slower; and its variables in this process.
+            saved = dict(os.environ)
+            stack.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
+            trim = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+            stack.enter_context(dask.config.set({trim: None}))
+            cluster = distributed.LocalCluster(
+                n_workers=args.dask_local, threads_per_worker=1, host="127.0.0.1",
+                dashboard_address=None, silence_logs=40,
+            )  # fmt: skip
+            client = distributed.Client(stack.enter_context(cluster))
+        else:
+            try:
+                client = distributed.Client(args.scheduler, security=security)
+            except (OSError, TimeoutError, ValueError, TypeError) as error:
+                reason = f"{args.scheduler!r}: {setup.first_line(error)}"
+                raise ValueError(f"--scheduler: cannot connect to {reason}") from None
+        stack.enter_context(client)
+        try:
+            client.wait_for_workers(1, timeout=30)
+        except TimeoutError:
+            raise ValueError("--scheduler: no dask worker joined within 30 s") from None
+        stack.enter_context(joblib.parallel_config(backend="dask", n_jobs=-1))
+        yield
+
+
 def _compare(args, argv: Sequence[str]):
     """The report of the job the command line describes."""
-    from .compare import compare_penalty, setup
+    from .compare import compare_penalty
     from .compare.folds import resolve_cv
 
     kind, path, settings = _settings(args, argv)
@@ -236,7 +322,7 @@ def _compare(args, argv: Sequence[str]):
     same = ["decodes", "within", "peers", "peer_params", "inner_cv", "inner_scoring"]
     same += ["train_sizes", "random_state", "resume"]
     preset = {name: settings[name] for name in ("alphas", "sigmas", "sigma_decays")}
-    with setup.fits_backend(args):
+    with fits_backend(args):
         X, y, groups = setup.load_data(kind, path, settings)
         return compare_penalty(
             X,

@@ -326,3 +326,16 @@ def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(tmp_path, caps
         assert main(["compare", *QUICK, "--out", out]) == 2
         err = capsys.readouterr().err.strip()
         assert repr(out) in err and len(err.splitlines()) == 1
+
+
+def test_help_shows_every_default_as_it_would_be_typed(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # as if never wrapped
+    assert "95% confidence intervals" in text and "%%" not in text
+    # Defaults equal to 0 are shown too.
+    assert "--random-state RANDOM_STATE seeds everything (default: 0)" in text
+    assert "then all (default: 0)" in text  # --freeze-epochs
+    # Tuples as a user types them.
+    assert "--alphas ALPHAS KL weights (default: 0,1)" in text
+    assert "(default: argmax,mean)" in text and "(default: 0.003)" in text

@@ -62,12 +62,7 @@ def penalty_configs(
 
 
 def control_configs(best: Config, seed: int) -> list[Config]:
-    """The two controls, with the penalty setting of ``best``.
-
-    ``uniform``: the KL target is uniform label smoothing with the same entropy
-    as the Gaussian. ``permuted``: the same Gaussian over a fixed random order
-    of the classes. If the penalty's gain is ordinal, only it should help.
-    """
+    """The uniform-smoothing and permuted-order controls at ``best``'s setting."""
     from ..losses import PermutedGaussianKLLoss, UniformSmoothingKLLoss
 
     uniform = {**best.params, "criterion": UniformSmoothingKLLoss}

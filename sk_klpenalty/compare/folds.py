@@ -1,18 +1,11 @@
-"""The folds of a compare job, their training-size subsamples and the seed of
-each fit on them.
-
-Without ``groups`` the folds are a repeated stratified K-fold; with
-``groups`` (several photos of one person, rotated copies of one digit) a
-stratified *group* K-fold, repeated with different shuffles, so that no
-group is on both sides of a split. A learning curve trains on stratified,
-seeded subsamples of each training fold (whole groups with ``groups``), the
-same for every configuration; the test folds stay whole.
-"""
+"""The folds of a compare job (grouped or not), their training-size
+subsamples and the seed of each fit on them."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.model_selection import (
+    BaseCrossValidator,
     RepeatedStratifiedKFold,
     StratifiedGroupKFold,
     StratifiedKFold,
@@ -30,17 +23,9 @@ def fold_seed(random_state: int, *key) -> int:
     return int(np.random.SeedSequence([random_state, *key]).generate_state(1)[0])
 
 
-class RepeatedStratifiedGroupKFold:
-    """``StratifiedGroupKFold`` repeated ``n_repeats`` times with different
-    shuffles (scikit-learn has no repeated form of it).
-
-    Examples
-    --------
-    >>> cv = RepeatedStratifiedGroupKFold(n_splits=2, n_repeats=2, random_state=0)
-    >>> y, groups = np.array([0, 0, 1, 1] * 3), np.arange(12) // 2
-    >>> len(list(cv.split(np.zeros(12), y, groups)))
-    4
-    """
+class RepeatedStratifiedGroupKFold(BaseCrossValidator):
+    """``StratifiedGroupKFold`` repeated with different shuffles (scikit-learn
+    has no repeated form of it)."""
 
     def __init__(self, n_splits: int = 5, n_repeats: int = 1, random_state=None):
         self.n_splits = n_splits
@@ -56,12 +41,6 @@ class RepeatedStratifiedGroupKFold:
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         return self.n_splits * self.n_repeats
-
-    def __repr__(self) -> str:
-        return (
-            f"RepeatedStratifiedGroupKFold(n_repeats={self.n_repeats}, "
-            f"n_splits={self.n_splits}, random_state={self.random_state})"
-        )
 
 
 def resolve_cv(cv, random_state: int, groups=None, n_splits=4, n_repeats=1):

@@ -1,12 +1,5 @@
-"""The penalty tuned without looking at the test fold: nested cross-validation.
-
-With ``tune="nested"``, :func:`~sk_klpenalty.compare.compare_penalty` adds the
-configuration ``"tuned penalty (nested)"``: on each outer training fold a
-:class:`~sklearn.model_selection.GridSearchCV` over the penalty settings picks
-one by an inner cross-validation, refits it on the whole outer training fold
-with the fold's seed, and the refit is scored on the outer test fold like
-every other configuration, free of the selection bias of the best setting.
-"""
+"""The penalty tuned by nested cross-validation (``tune="nested"``): an inner
+``GridSearchCV`` on each outer training fold, its choice refit and scored."""
 
 from __future__ import annotations
 
@@ -114,13 +107,10 @@ def chosen_table(records) -> list[list[str]]:
     the line on how often each won."""
     chosen = chosen_settings(records)
     chosen = chosen[chosen["train_size"] == chosen["train_size"].max()]
-    names = [setting_name(*row) for row in chosen.iloc[:, 3:].itertuples(index=False)]
+    chosen = chosen.assign(name=[setting_name(*r) for r in chosen.iloc[:, 3:].values])
     rows = [
-        [str(int(repeat)), str(int(fold)), name]
-        for repeat, fold, name in zip(
-            chosen["repeat"], chosen["fold"], names, strict=True
-        )
+        [str(int(r)), str(int(f)), n] for r, f, n in chosen.iloc[:, [1, 2, 6]].values
     ]
-    counts = {name: names.count(name) for name in dict.fromkeys(names)}
-    won = ", ".join(f"{name} ({n} of {len(names)})" for name, n in counts.items())
+    counts = chosen["name"].value_counts(sort=False)
+    won = ", ".join(f"{name} ({n} of {len(chosen)})" for name, n in counts.items())
     return rows, f"Chosen: {won}."

@@ -1,24 +1,5 @@
-"""The peers of the report: the methods a user with ordered labels would
-otherwise pick, each fitted on the same folds, seeds, network and epochs.
-
-``regression``
-    :class:`~sk_klpenalty.regressor.OrdinalRegressor`: one output, MSE on
-    the standardised label values, the nearest class.
-``corn``
-    :class:`~sk_klpenalty.corn.CORNClassifier`: ``K - 1`` conditional binary
-    outputs (Shi, Cao & Raschka 2021).
-``laplace``
-    The penalty with SORD's Laplace kernel instead of the Gaussian, at the
-    best penalty setting: only the kernel differs from it.
-``soft-labels``
-    The soft target alone (``ce_weight=0``, ``alpha=1``), Laplace kernel at
-    the best setting's sigma and decay: SORD (Diaz & Marathe 2019). For DLDL
-    (the Gaussian soft target alone) pass ``peer_params={"soft-labels":
-    {"kernel": "gaussian"}}``.
-
-``peer_params`` (``{peer: {parameter: value}}``) sets any parameter of a
-peer's estimator on top of these defaults; the report states what was used.
-"""
+"""The peers: the methods a user with ordered labels would otherwise pick
+(see the user guide's methods page), fitted on the same folds, seeds and network."""
 
 from __future__ import annotations
 
@@ -46,9 +27,8 @@ _SHOWN = ("criterion", "kernel", "ce_weight", "alpha", "sigma", "sigma_decay")
 
 @dataclass(frozen=True)
 class PeerConfig(Config):
-    """A configuration fitted with another estimator class than the user's:
-    built from the user's estimator's shared parameters (network, epochs, lr,
-    batch size, device, classes, callbacks, ``module__*`` ...), then ``params``.
+    """A configuration of another estimator class, built from the user's
+    estimator's shared parameters (network, epochs, ``module__*``...).
     """
 
     estimator_class: type | None = field(default=None, hash=False)

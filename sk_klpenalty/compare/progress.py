@@ -1,12 +1,7 @@
-"""How far a compare job is, and how long it will take, from its own batches.
+"""The job's progress bar over its training batches, and its projected time.
 
-Each fit counts its training batches (:class:`BatchCounter`, a skorch
-callback) into a small shared file; the job reads the counts twice a second
-into one progress bar over all its batches, whose ETA is the job's, and
-prints one line with the projected time once a few seconds of training have
-given the rate. Fits on other machines (a remote dask cluster) cannot reach
-the file: the bar then moves as fits finish.
-"""
+Each fit counts its batches into a shared file that the job polls; fits on
+another host cannot reach it, and the bar then moves as fits finish."""
 
 from __future__ import annotations
 
@@ -29,13 +24,7 @@ GPU_HINT_SECONDS = 6 * 3600.0
 
 
 def format_duration(seconds: float) -> str:
-    """``"3 d 4 h"``, ``"2 h 5 min"``, ``"4 min 10 s"`` or ``"12 s"``.
-
-    Examples
-    --------
-    >>> format_duration(3 * 86400 + 4 * 3600 + 59), format_duration(125)
-    ('3 d 4 h', '2 min 5 s')
-    """
+    """``"3 d 4 h"``, ``"2 h 5 min"``, ``"4 min 10 s"`` or ``"12 s"``."""
     units = [("d", 86400), ("h", 3600), ("min", 60), ("s", 1)]
     for (name, size), (small, small_size) in zip(units, units[1:], strict=False):
         if seconds >= size:
@@ -45,13 +34,7 @@ def format_duration(seconds: float) -> str:
 
 
 def projection(remaining: int, total: int, rate: float, device: str) -> str:
-    """The line that projects the job's time from its rate (batches/s).
-
-    Examples
-    --------
-    >>> projection(1200, 1500, 10.0, "cpu").split(" (")[0]
-    'compare: about 2 min 0 s left for 1500 training batches'
-    """
+    """The line that projects the job's time from its rate (batches/s)."""
     seconds = remaining / rate
     line = (
         f"compare: about {format_duration(seconds)} left for {total} training "
@@ -82,11 +65,8 @@ def planned_batches(estimator, config, task) -> int:
 
 
 class BatchCounter(Callback):
-    """Counts a fit's training batches into ``slot`` of the job's count file.
-
-    Successive fits with the same slot (a nested search's) add up. A file
-    this process cannot open (another host) turns the counter off.
-    """
+    """Counts a fit's training batches into ``slot`` of the job's count file
+    (off where the file cannot be opened: another host)."""
 
     def __init__(self, path: str, slot: int) -> None:
         self.path = path
@@ -107,17 +87,8 @@ class BatchCounter(Callback):
 
 
 class Progress:
-    """The job's progress bar over batches and its one-line projection.
-
-    Parameters
-    ----------
-    enabled : bool
-        Without it nothing is shown, counted or written.
-    device : str
-        The fits' device, for the GPU hint.
-    later_batches : int
-        Batches of the fits planned after the first ones (controls, peers).
-    """
+    """The progress bar and the projection; ``later_batches``: the batches of
+    the fits planned later (controls, peers)."""
 
     def __init__(self, enabled: bool, device: str, later_batches: int = 0) -> None:
         self.enabled, self.device, self.later = enabled, device, later_batches

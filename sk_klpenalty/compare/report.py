@@ -1,5 +1,4 @@
-"""The report of a comparison: :class:`CompareResult` (tables, markdown, plot,
-files), and how it writes numbers and tables."""
+"""The report of a comparison: :class:`CompareResult`, and its number formats."""
 
 from __future__ import annotations
 
@@ -35,25 +34,21 @@ def fmt(value: float, signed: bool = False) -> str:
 
 
 def fmt_p(p: float) -> str:
-    """A p-value: three decimals, or ``<0.001``."""
     if p is None or not np.isfinite(p):
         return "n/a"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def interval(row, signed: bool = False) -> str:
-    """``mean [ci_low, ci_high]`` of a row of statistics."""
     low, high = fmt(row["ci_low"], signed), fmt(row["ci_high"], signed)
     return f"{fmt(row['mean'], signed)} [{low}, {high}]"
 
 
 def delta(row) -> list[str]:
-    """The cells of a difference: its interval and its p-value."""
     return [interval(row, signed=True), fmt_p(row["p_value"])]
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Lines of a markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
@@ -80,8 +75,8 @@ class CompareResult:
 
     @classmethod
     def from_search(cls, search, *, test_train_ratio: float | None = None):
-        """The report of a fitted ``GridSearchCV`` / ``RandomizedSearchCV``
-        over ``alpha`` (see :func:`sk_klpenalty.compare.search.search_records`)."""
+        """The report of a fitted search over ``alpha`` (see
+        :func:`~sk_klpenalty.compare.search.search_records`)."""
         from .search import search_records
 
         return cls(*search_records(search, test_train_ratio=test_train_ratio))
@@ -122,7 +117,7 @@ class CompareResult:
         return list(self.job["decodes"])
 
     def main_records(self):
-        """The records at the largest training size (usually all of them)."""
+        """The records at the largest training size."""
         if "train_size" not in self.records:
             return self.records
         sizes = self.records["train_size"]
@@ -135,9 +130,8 @@ class CompareResult:
         return summary.drop(columns="p_value")
 
     def comparison(self, reference: str = BASELINE):
-        """Each configuration minus ``reference``, paired by fold and decode:
-        the mean difference with its corrected resampled t interval and
-        p-value (negative: lower than the reference)."""
+        """Each configuration minus ``reference``, paired by fold and decode,
+        with its corrected resampled t interval and p-value."""
         pairs = {c: reference for c in self.configs if c != reference}
         if reference == BASELINE:
             pairs = self.baseline_of
@@ -153,8 +147,7 @@ class CompareResult:
         return comparison[comparison["config"].isin(self.peers)]
 
     def to_markdown(self, compare_metrics: Sequence[str] = SHOWN) -> str:
-        """The report: what was run, the per-configuration table, the
-        differences to the baseline, and the sections the job has."""
+        """The report in markdown."""
         return self._markdown(compare_metrics)
 
     def _markdown(self, compare_metrics, images: bool = False) -> str:
@@ -210,17 +203,14 @@ class CompareResult:
         return self.to_markdown()
 
     def plot(self, path: str | Path | None = None):
-        """Each metric per configuration with 95% CI error bars; the dashed
-        line is the baseline's mean. Returns the matplotlib Figure and writes
-        it to ``path`` if given."""
+        """Each metric per configuration with 95% CI error bars (a matplotlib
+        Figure, written to ``path`` if given)."""
         from .plots import plot_summary
 
         return plot_summary(self, path)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``report.md``, ``results.csv``, ``summary.json`` and
-        ``plot.png``; with per-epoch curves also ``curves.csv`` and
-        ``curves.png``, with several training sizes ``learning-curve.png``."""
+        """Write the report, its tables and plots to ``out_dir``."""
         from . import plots, sections
 
         out_dir = make_folder(out_dir)

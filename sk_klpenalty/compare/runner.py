@@ -82,13 +82,8 @@ _watched_job = None
 
 
 def exit_with_job(job_pid: int) -> None:
-    """Make this worker process exit when the job's process dies.
-
-    A job killed with SIGKILL (the case that ``resume`` is for) runs no
-    clean-up, and joblib's idle loky workers would live on, each holding a
-    model's memory. Nothing happens in the job's own process (serial,
-    threads) or on other hosts (dask).
-    """
+    """Exit this loky worker when the job's process dies: a SIGKILLed job (what
+    ``resume`` is for) runs no clean-up, and idle workers would hold models."""
     global _watched_job
     if os.getpid() == job_pid or os.getppid() != job_pid or _watched_job == job_pid:
         return
@@ -146,62 +141,45 @@ def compare_penalty(
 ) -> CompareResult:
     """Cross-validated comparison of cross-entropy with the KL penalty.
 
-    Every configuration (the baseline ``alpha=0``, each penalty setting, two
-    controls and, on request, the peers and the nested-tuned penalty) is
-    fitted on the same folds with the same per-fold seeds, and each fitted
-    model is scored with every decode from one ``predict_proba``. Intervals
-    and p-values use the corrected resampled t-test (Nadeau & Bengio 2003).
-
     Parameters
     ----------
     X, y : array-like
         Data and labels, as for :meth:`KLPenaltyClassifier.fit`.
     estimator : KLPenaltyClassifier, optional
-        The model to compare; each fit is a clone with the configuration's
-        parameters and the fold's ``random_state``. Default: the job of
-        ``sk-klpenalty compare`` (:func:`sk_klpenalty.compare.defaults.estimator`).
+        Cloned for each fit. Default: :func:`sk_klpenalty.compare.defaults.estimator`.
     groups : array-like of shape (n_samples,), optional
-        Subject (or any group) of each sample. The folds then keep every
-        group on one side (repeated ``StratifiedGroupKFold``), and so do the
-        nested search's inner folds and the learning curve's subsamples.
+        Group of each sample, kept on one side of every split.
     alphas, sigmas, sigma_decays : sequences of float
-        The penalty grid: one configuration per ``alpha > 0``, sigma and
-        decay. The baseline (``alpha=0``) is always included.
+        The penalty grid; the baseline ``alpha=0`` is always included.
     decodes : sequence of {"argmax", "mean", "median"}
         The decodes the tables show (every decode is scored).
     within : float, default=1.0
         ``k`` of the "within ±k" metric, in label units.
     cv : int, splitter or iterable, optional
-        Default: 4 stratified folds, once (grouped with ``groups``), seeded
-        by ``random_state``. An int: that many folds, once.
+        Default: 4 stratified folds (grouped with ``groups``).
     controls : bool, default=True
-        Add the uniform-smoothing and permuted-order controls with the best
-        penalty setting (lowest mean MSE under the first decode).
+        Add the uniform-smoothing and permuted-order controls.
     peers : "all" or sequence of {"regression", "soft-labels", "laplace", "corn"}
-        The methods a user would otherwise pick (see :mod:`.peers`).
+        Other methods fitted on the same folds.
     peer_params : dict, optional
         ``{peer: {parameter: value}}`` on top of a peer's defaults.
     tune : {None, "nested"}, default=None
-        ``"nested"`` adds the penalty tuned by an inner ``GridSearchCV`` on
-        each outer training fold (at least two penalty settings).
+        ``"nested"`` adds the penalty tuned by nested cross-validation.
     inner_cv : int or splitter, default=3
     inner_scoring : str or callable, default="neg_mean_squared_error"
     train_sizes : sequence of float, default=(1.0,)
-        Fractions of each training fold to train on, for a learning curve.
+        Fractions of each training fold, for a learning curve.
     sample_weight : array-like of shape (n_samples,), optional
         Training weights; the held-out metrics are unweighted.
     n_jobs : int, optional
-        Fits at a time, through joblib; ``joblib.parallel_config`` chooses
-        the backend (``backend="dask"`` with a ``distributed.Client`` runs
-        them on a cluster).
+        Fits at a time, on the backend of ``joblib.parallel_config``.
     random_state : int, default=0
         Seeds the folds, the per-fold model seeds and the permuted control.
     progress : bool, default=True
-        A progress bar over the training batches (with its ETA) and one line
-        with the job's projected time, on stderr.
+        A progress bar and the projected time on stderr.
     out_dir : str or Path, optional
-        Where ``results.csv`` and ``curves.csv`` are appended fit by fit and
-        ``job.json`` describes the job.
+        Where ``job.json``, ``results.csv`` and ``curves.csv`` are written
+        fit by fit.
     resume : bool, default=False
         Keep the finished fits in ``out_dir`` and run only the rest.
     description : str, optional
@@ -286,16 +264,13 @@ def compare_penalty(
             if record_key({"config": config.name, **task["key"]}) not in done
         ]
         counters = meter.plan([planned_batches(estimator, *item) for item in todo])
-        counter_of = {}
-        calls = []
-        for (config, task), counter in zip(todo, counters, strict=True):
-            counter_of[record_key({"config": config.name, **task["key"]})] = counter
-            calls.append(
-                delayed(_fit_and_score)(
-                    estimator, config, X, y, task, job["scored_decodes"], within,
-                    counter,
-                )
-            )  # fmt: skip
+        keys = [record_key({"config": c.name, **t["key"]}) for c, t in todo]
+        counter_of = dict(zip(keys, counters, strict=True))
+        scored = job["scored_decodes"]
+        calls = [
+            delayed(_fit_and_score)(estimator, c, X, y, t, scored, within, counter)
+            for (c, t), counter in zip(todo, counters, strict=True)
+        ]
         try:
             for records, curve in _parallel(n_jobs, calls) if calls else ():
                 files.append(records, curve)

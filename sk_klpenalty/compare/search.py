@@ -1,10 +1,4 @@
-"""From a fitted ``GridSearchCV`` over ``alpha`` to the paired report.
-
-Every candidate of a search is scored on the same splits, so each penalty
-candidate pairs, split by split, with the ``alpha=0`` candidate(s) that share
-its other parameters, and the differences get the corrected resampled t
-interval of :func:`~sk_klpenalty.compare.compare_penalty`.
-"""
+"""From a fitted ``GridSearchCV`` over ``alpha`` to the paired report."""
 
 from __future__ import annotations
 
@@ -18,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import METRICS
 from .configs import BASELINE
+from .store import COLUMNS
 
 __all__ = ["search_records", "split_test_train_ratio"]
 
@@ -30,8 +25,7 @@ _DISPLAY = {
     "balanced_accuracy": "balanced accuracy",
 }
 _ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
-_COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
-_COLUMNS += ["train_size", "decode", "n_train", "n_test"]
+_COLUMNS = COLUMNS[: COLUMNS.index("fit_seconds")]
 
 
 def search_records(search, *, test_train_ratio: float | None = None):
@@ -41,22 +35,17 @@ def search_records(search, *, test_train_ratio: float | None = None):
     ----------
     search : GridSearchCV or RandomizedSearchCV, fitted
         Over a :class:`~sk_klpenalty.KLPenaltyClassifier` or a ``Pipeline``
-        ending in one, with ``alpha=0`` among its candidates. Every scorer
-        of a multi-metric ``scoring`` becomes a metric; scores scikit-learn
-        negates (``neg_*``) are un-negated.
+        ending in one, with ``alpha=0`` among its candidates.
     test_train_ratio : float, optional
-        ``n_test / n_train`` of the splits; derived from ``search.cv`` when it
-        is an int or a (repeated, stratified, grouped) K-fold or a shuffle
-        split with fractional sizes, required otherwise.
+        ``n_test / n_train`` of the splits; required unless ``search.cv``
+        tells it (an int, a K-fold or a shuffle split with fractional sizes).
 
     Returns
     -------
     records : DataFrame
-        One row per candidate and split.
+        One row per candidate and split, a column per scorer.
     job : dict
-        ``CompareResult(records, job)`` is the report: each candidate with
-        ``alpha > 0`` against the mean of the ``alpha=0`` candidates that
-        share its parameters other than ``sigma`` and ``sigma_decay``.
+        The job description: ``CompareResult(records, job)`` is the report.
 
     Examples
     --------

@@ -1,7 +1,4 @@
-"""The parts of the report around its two main tables: what was run, and the
-sections that appear when the job has them: the peers, nested tuning, each
-arm decoded for the metric, the learning curve and the training curves.
-"""
+"""The report's header and the sections a job has beyond the two main tables."""
 
 from __future__ import annotations
 
@@ -75,8 +72,7 @@ def direction_note(metrics: dict, shown) -> str:
 
 
 def _best_setting_note(result) -> list[str]:
-    """On the best penalty setting: chosen on the reported folds (so
-    optimistic), unless it was the only one."""
+    """The best setting: optimistic, as chosen on these folds, unless the only one."""
     best = result.job.get("best_penalty")
     if not best:
         return []
@@ -109,8 +105,8 @@ def _peer_sections(result, metrics) -> list[str]:
         return []
     lines = [
         "", "## Peers: the methods a user would otherwise pick", "",
-        "Same folds, seeds, network trunk, epochs and optimiser as the "
-        "baseline; each is in both tables above. Settings:", "",
+        "Same folds, seeds, network trunk, epochs and optimiser as the baseline. "
+        "Settings:", "",
     ]  # fmt: skip
     for name in result.peers:
         entry = dict(settings.get(name, {}))
@@ -122,9 +118,8 @@ def _peer_sections(result, metrics) -> list[str]:
         lines += [
             "", f"## Peers against the best penalty setting ({best}, same decode, "
             "same folds)", "",
-            "Negative Δ for MSE/MAE and positive Δ for accuracy mean the peer is "
-            "better than the penalty. The best setting was chosen on these "
-            "folds, which favours it.", "",
+            "Δ: the peer minus the penalty, whose setting was chosen on these "
+            "folds (which favours it).", "",
             *result.comparison_table(metrics, best, result.peers),
         ]  # fmt: skip
     return lines
@@ -139,19 +134,15 @@ def _nested_section(result) -> list[str]:
     return [
         "", "## Tuned penalty (nested cross-validation)", "",
         "On each outer training fold a `GridSearchCV` over the penalty settings "
-        f"(inner folds: {inner_cv}; scoring: `{scoring}`) chose one without "
-        "seeing the outer test fold; the choice was refit on the outer training "
-        f"fold and scored on the outer test fold. The row `{NESTED}` above "
-        "therefore estimates what tuning the penalty and then using it gains, "
-        "free of the selection bias of the best setting picked on the reported "
-        "folds.", "",
+        f"(inner folds: {inner_cv}; scoring: `{scoring}`) chose one; its refit was "
+        f"scored on the outer test fold as the row `{NESTED}`.", "",
         *markdown_table(["repeat", "outer fold", "chosen setting"], rows), "",
         chosen,
     ]  # fmt: skip
 
 
 def _fair_decoding_section(result) -> list[str]:
-    """Each metric under the decode that suits it (every decode is scored)."""
+    """Each metric under the decode that suits it."""
     display, summary = result.metrics, result.summary()
     pairs = [(m, d) for m, d in FAIR_DECODES.items() if m in display]
     scored = set(zip(summary["metric"], summary["decode"], strict=True))
@@ -175,11 +166,8 @@ def _fair_decoding_section(result) -> list[str]:
         delta_header += [f"Δ{column} [95% CI]", "p"]
     return [
         "", "## Each arm decoded for the metric", "",
-        "Each metric under the decode that suits it: the class nearest the "
-        "expected value (`mean`) for MSE, the median class for MAE, the most "
-        "probable class (`argmax`) for accuracy; the same fits as above, "
-        "scored with every decode. A difference that holds here is not an "
-        "artefact of one decode suiting one arm better.", "",
+        "Each metric under the decode that suits it (`mean` for MSE, `median` "
+        "for MAE, `argmax` for accuracy), from the same fits.", "",
         *markdown_table(["configuration", *columns], values), "",
         *markdown_table(delta_header, deltas),
     ]  # fmt: skip
@@ -212,10 +200,9 @@ def _learning_curve_section(result, metrics, curve) -> list[str]:
             rows.append(cells)
     return [
         "", "## Difference to the baseline by training-set size", "",
-        "Each outer training fold subsampled to each fraction (stratified, "
-        "seeded; the same subsample for every configuration); the test folds "
-        f"stay whole. Decode `{result.decodes[0]}`. Every size trains for the "
-        "same number of epochs, so smaller sets also take fewer gradient steps.",
+        "Stratified, seeded subsamples of each training fold, the same for "
+        f"every configuration; whole test folds; decode `{result.decodes[0]}`; "
+        "the same epochs at every size.",
         "", *markdown_table(header_, rows),
     ]  # fmt: skip
 
@@ -250,17 +237,14 @@ def _training_curves_section(result) -> list[str]:
         rows.append(cells)
     return [
         "", "## Training curves: did the fits converge?", "",
-        "Mean over the fits at the largest training size. The penalty arms' "
-        "training loss includes the KL term, so compare shapes, not levels, "
-        "across configurations; a loss still falling at the last epoch means "
-        "the fits had not converged.", "",
+        "Mean over the fits at the largest training size. The penalty's loss "
+        "includes the KL term: compare shapes, not levels.", "",
         *markdown_table(header_, rows),
     ]  # fmt: skip
 
 
 def extra_sections(result, metrics, images: bool = False) -> list[str]:
-    """The sections the job has; ``images`` links the plots of
-    :func:`~sk_klpenalty.compare.plots.extra_plots`."""
+    """The sections the job has; ``images`` links their plots."""
     lines = _peer_sections(result, metrics) + _best_setting_note(result)
     if NESTED in result.configs:
         lines += _nested_section(result)

@@ -24,12 +24,8 @@ def corrected_resampled_ttest(
 ) -> dict[str, float]:
     """Mean, confidence interval and p-value (mean = 0) of per-fold values.
 
-    The corrected resampled t-test of Nadeau & Bengio (2003): with ``n``
-    values from (repeated) cross-validation and sample variance ``s**2``, the
-    standard error is ``sqrt((1/n + n_test/n_train) * s**2)`` with ``n - 1``
-    degrees of freedom. For paired differences between two models on the
-    same folds it tests whether they differ; for one model's scores it gives
-    an honest interval.
+    The corrected resampled t-test of Nadeau & Bengio (2003): standard error
+    ``sqrt((1/n + n_test/n_train) * s**2)``, ``n - 1`` degrees of freedom.
 
     Parameters
     ----------
@@ -67,52 +63,28 @@ def corrected_resampled_ttest(
     return {**out, "ci_low": low, "ci_high": high, "p_value": float(p_value)}
 
 
-def _tests(frame, by: list[str], metrics, test_train_ratio: float):
-    """:func:`corrected_resampled_ttest` of each metric per group of ``frame``."""
+def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")):
+    """:func:`corrected_resampled_ttest` of each metric per group of ``records``:
+    a long DataFrame of the ``by`` columns, ``metric`` and the test's keys."""
+    by = list(by)
     rows = [
         {
             **dict(zip(by, key, strict=True)),
             "metric": metric,
             **corrected_resampled_ttest(group[metric], test_train_ratio),
         }
-        for key, group in frame.groupby(by, sort=False)
+        for key, group in records.groupby(by, sort=False)
         for metric in metrics
     ]
     return pd.DataFrame(rows, columns=[*by, "metric", *STAT_KEYS])
 
 
-def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")):
-    """Mean and interval of each metric per group of ``records`` (a DataFrame).
-
-    Returns a long DataFrame: the ``by`` columns, ``metric`` and the keys of
-    :func:`corrected_resampled_ttest`.
-    """
-    return _tests(records, list(by), metrics, test_train_ratio)
-
-
 def paired_differences(
     records, baseline_of: dict[str, str], metrics, test_train_ratio: float
 ):
-    """Each configuration minus its baseline, paired by split and decode.
-
-    Parameters
-    ----------
-    records : pandas.DataFrame
-        One row per ``config``, ``repeat``, ``fold`` and ``decode``.
-    baseline_of : dict
-        Configuration name -> name of the baseline it is compared with, in
-        the order of the rows returned. Configurations not in it are skipped.
-    metrics : sequence of str
-        Columns to compare.
-    test_train_ratio : float
-        For the corrected resampled t-test.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``config``, ``baseline``, ``decode``, ``metric`` and the keys of
-        :func:`corrected_resampled_ttest` for the differences.
-    """
+    """Each configuration minus its baseline (``baseline_of``: config ->
+    baseline, in row order), paired by split and decode: the columns ``config``,
+    ``baseline``, ``decode``, ``metric`` and the test's keys."""
     metrics, diffs = list(metrics), []
     for config, baseline in baseline_of.items():
         runs = records[records["config"] == config]
@@ -124,16 +96,12 @@ def paired_differences(
     if not diffs:
         return pd.DataFrame(columns=[*by, "metric", *STAT_KEYS])
     diffs = pd.concat(diffs, keys=list(baseline_of), names=["config", None])
-    return _tests(diffs.reset_index(0), by, metrics, test_train_ratio)
+    return summarise(diffs.reset_index(0), metrics, test_train_ratio, by)
 
 
 def learning_curve(records, baseline_of: dict[str, str], metrics, decode: str):
-    """Each configuration minus its baseline at every training size.
-
-    Returns a DataFrame with ``train_size``, ``n_train`` (mean over splits),
-    the columns of :func:`paired_differences` and ``baseline_mean`` (the
-    baseline's mean of the metric at that size).
-    """
+    """:func:`paired_differences` at every training size, with ``train_size``,
+    ``n_train`` and ``baseline_mean``."""
     frames = []
     records = records[records["decode"] == decode]
     for size, group in records.groupby("train_size", sort=True):

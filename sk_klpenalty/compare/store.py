@@ -1,6 +1,4 @@
-"""The job's files while it runs: ``job.json``, and ``results.csv`` and
-``curves.csv`` appended fit by fit, so that an interrupted job resumes where
-it stopped."""
+"""The job's files, written fit by fit so that an interrupted job resumes."""
 
 from __future__ import annotations
 
@@ -118,8 +116,8 @@ def json_safe(value):
 
 
 class _Log:
-    """A CSV file of rows appended as they come; rewritten on open with the
-    rows ``keep`` keeps of the complete ones it held."""
+    """A CSV file of rows appended as they come; ``keep`` filters the rows
+    it held on open."""
 
     def __init__(self, path: Path | None, columns: list[str], keep=None) -> None:
         self.path, self.columns = path, columns
@@ -159,12 +157,8 @@ def _read(path: Path, columns: list[str]):
 
 
 class JobFiles:
-    """``job.json``, ``results.csv`` and ``curves.csv`` of a job in ``out_dir``
-    (nothing is written without one).
-
-    With ``resume``, the fits whose every decode is in ``results.csv`` are kept
-    (and their curves); a folder that holds another job is refused.
-    """
+    """``job.json``, ``results.csv`` and ``curves.csv`` in ``out_dir``; with
+    ``resume`` the complete fits of the same job are kept."""
 
     def __init__(self, out_dir, job: dict, resume: bool) -> None:
         folder = None if out_dir is None else make_folder(out_dir)
