@@ -140,6 +140,11 @@ class _Log:
         return frame.sort_values(order, kind="stable")
 
 
+# pandas 2 parses floats fast but not always to the value written; pandas 3
+# parses them exactly by default and deprecates the option.
+_EXACT_FLOATS = {"float_precision": "round_trip"} if pd.__version__[0] == "2" else {}
+
+
 def _read(path: Path, columns: list[str]):
     """The complete rows of a log: a row cut short by a kill is dropped."""
     frame = pd.read_csv(
@@ -148,7 +153,7 @@ def _read(path: Path, columns: list[str]):
         keep_default_na=False,
         na_values=[""],
         on_bad_lines="skip",
-        float_precision="round_trip",  # floats as written, on every pandas
+        **_EXACT_FLOATS,
     ).reindex(columns=columns)
     numbers = [c for c in columns if c not in _TEXT]
     frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")
