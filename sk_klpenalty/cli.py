@@ -17,8 +17,9 @@ from .compare import defaults, setup
 
 __all__ = ["build_parser", "main"]
 
-# The research script's UTKFace setup (a GPU job).
-SEED_PRESET = dict(
+# The research script's UTKFace setup (a GPU job); "seed" is its old name.
+PRESETS = ("research", "seed")
+RESEARCH_PRESET = dict(
     image_size=128, classes=tuple(range(117)), sigmas=(10.0,), sigma_decays=(0.95,),
     lr=1e-4, lr_schedule="constant", batch_size=256, epochs=75,
 )  # fmt: skip
@@ -150,9 +151,9 @@ _OPTIONS = {
          "then all", {"type": int, "default": 0}),
         ("--backbone-lr", "--backbone: a learning rate for all but the output "
          "layer (--lr)", {"type": float}),
-        ("--preset", "seed: the research script's UTKFace setup (117 classes, "
-         "128 px, sigma 10, decay 0.95, Adam 1e-4 constant, batch 256, 75 "
-         "epochs; a GPU job)", {"choices": ["seed"]}),
+        ("--preset", "research: the research script's UTKFace setup (117 "
+         "classes, 128 px, sigma 10, decay 0.95, Adam 1e-4 constant, batch 256, "
+         "75 epochs; a GPU job); seed: its old name", {"choices": PRESETS}),
     ],
     "run": [
         ("--cv", "folds", {"type": int, "default": defaults.FOLDS}),
@@ -193,11 +194,11 @@ def _settings(args, argv: Sequence[str]) -> tuple[str, str | None, dict]:
         )
     given = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
     settings = vars(args).copy()
-    if args.preset == "seed":
+    if args.preset in PRESETS:
         if kind != "utkface":
-            raise ValueError("--preset seed needs --data utkface:PATH")
+            raise ValueError(f"--preset {args.preset} needs --data utkface:PATH")
         explicit = {option[2:].replace("-", "_") for option in given}
-        settings.update({k: v for k, v in SEED_PRESET.items() if k not in explicit})
+        settings.update({k: v for k, v in RESEARCH_PRESET.items() if k not in explicit})
     if kind != "rotated-digits" and "--rotations" in given:
         raise ValueError("--rotations applies to --data rotated-digits only")
     if kind != "folder" and args.classes is not None:

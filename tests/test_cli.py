@@ -92,6 +92,7 @@ def test_nested_tuning_and_learning_curve_from_the_command_line(tmp_path, capsys
         (["--data", "imagenet"], "--data must be"),
         (["--sigmas", "0"], "sigma == 0.0, must be > 0"),
         (["--decodes", "mode"], "decodes must be"),
+        (["--preset", "research"], "needs --data utkface"),
         (["--preset", "seed"], "needs --data utkface"),
         (["--cv", "1"], "--cv must be"),
         (["--nested"], "at least two"),
@@ -339,3 +340,19 @@ def test_help_shows_every_default_as_it_would_be_typed(capsys):
     # Tuples as a user types them.
     assert "--alphas ALPHAS KL weights (default: 0,1)" in text
     assert "(default: argmax,mean)" in text and "(default: 0.003)" in text
+
+
+@pytest.mark.parametrize("preset", ["research", "seed"])
+def test_the_research_preset_sets_what_the_options_do_not(preset):
+    from sk_klpenalty.cli import _settings, build_parser
+
+    argv = ["compare", "--data", "utkface:/faces", "--preset", preset, "--epochs", "3"]
+    _, path, settings = _settings(build_parser().parse_args(argv), argv)
+    assert path == "/faces"
+    assert settings["epochs"] == 3  # given: kept
+    assert (settings["image_size"], settings["sigmas"], settings["lr"]) == (
+        128,
+        (10.0,),
+        1e-4,
+    )
+    assert settings["sigma_decays"] == (0.95,) and len(settings["classes"]) == 117
