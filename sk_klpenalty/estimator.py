@@ -220,11 +220,11 @@ class KLPenaltyClassifier(OrdinalNeuralNet):
     ce_weight = 1.0
 
     def _check_params(self) -> None:
-        check_real(self.alpha, "alpha", low=0.0, low_inclusive=True)
+        check_real(self.alpha, "alpha", low=0.0, closed="left")
         check_real(self.sigma, "sigma", low=0.0)
-        check_real(self.sigma_decay, "sigma_decay", low=0.0, high=1.0)
+        check_real(self.sigma_decay, "sigma_decay", low=0.0, high=1.0, closed="right")
         check_kernel(self.kernel)
-        check_real(self.ce_weight, "ce_weight", low=0.0, low_inclusive=True)
+        check_real(self.ce_weight, "ce_weight", low=0.0, closed="left")
         check_weights(self.alpha, self.ce_weight)  # not both 0
         clashes = sorted(set(self.get_params_for("criterion")) & set(_PENALTY_PARAMS))
         if clashes:

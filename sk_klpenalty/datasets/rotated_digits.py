@@ -93,7 +93,9 @@ def load_rotated_digits(
     True
     """
     n_classes = check_int(n_classes, "n_classes", 2)
-    max_angle = float(check_real(max_angle, "max_angle", low=0.0, high=180.0))
+    max_angle = float(
+        check_real(max_angle, "max_angle", low=0.0, high=180.0, closed="right")
+    )
     n_rotations = check_int(n_rotations, "n_rotations", 1)
     image_size = check_int(image_size, "image_size", 8)
     rng = _check_random_state(random_state)
