@@ -9,6 +9,11 @@ is built.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
+import warnings
+from functools import partial
 from numbers import Integral
 from types import MappingProxyType
 
@@ -20,13 +25,17 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
-from . import data, labels, precision, validation, weights
+from . import data, labels, validation, weights
 from .decode import check_decode, decode_indices, expectation
 from .early_stopping import check_early_stopping, early_stopping_callbacks, seeded_split
 from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
-from .seeding import seeded
 
-__all__ = ["OrdinalNeuralNet"]
+__all__ = ["PRECISIONS", "OrdinalNeuralNet", "bf16_supported", "seeded"]
+
+PRECISIONS = ("fp32", "bf16")
+# torch has one global random generator per process: seeded fits that share a
+# process (threading backend, multi-threaded dask workers) run one at a time.
+_SEEDED_FITS = threading.RLock()
 
 # What skorch's __init__ sets besides the parameters (see __init__).
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
@@ -178,7 +187,10 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     def _check_params(self) -> None:
         """Raise for an invalid parameter, before anything is built."""
         check_decode(self.decode)
-        precision.resolve_precision(self.precision)
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {PRECISIONS}, got {self.precision!r}."
+            )
         validation.check_device(self.device)
         check_early_stopping(self)
         if self.batch_size != -1:  # -1: one batch
@@ -257,7 +269,15 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         """``module``, or the default network for the shape of ``X``, with
         ``_n_outputs()`` outputs (:func:`~sk_klpenalty.modules.build_module`)."""
         device = torch.device(self.device or "cpu")
-        self.precision_ = precision.resolve_precision(self.precision, device)
+        self.precision_ = self.precision
+        if self.precision == "bf16" and not bf16_supported(device):
+            warnings.warn(
+                f"precision='bf16' is not supported on {device}; training in fp32 "
+                "instead (precision_='fp32').",
+                UserWarning,
+                stacklevel=6,  # the user's fit, through skorch's initialize
+            )
+            self.precision_ = "fp32"
         try:
             n_outputs = self._n_outputs()
         except AttributeError:  # no classes yet: module__n_classes says
@@ -301,12 +321,15 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
                 kwargs["shuffle"] = True
             if data.serves_batches(dataset):
-                kwargs["collate_fn"] = data.BatchCollate(kwargs.get("collate_fn"))
+                user_collate = kwargs.get("collate_fn")
+                kwargs["collate_fn"] = partial(
+                    data.collate_batch, collate_fn=user_collate
+                )
         return iterator(dataset, **kwargs)
 
     def infer(self, x, **fit_params):
         """The forward pass of a batch, without its weights: images scaled and
-        normalised on the device, under bf16 precision.autocast with ``precision_``
+        normalised on the device; under ``torch.autocast`` if ``precision_`` is
         bf16 (floating outputs then come back as float32)."""
         if isinstance(x, weights.WeightedBatch):
             x = x["X"]
@@ -315,8 +338,10 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             norm = getattr(self, "normalization_", None)
             x = data.normalize_images(x, norm, channels_last=self._channels_last())
         device = torch.device(self.device or "cpu")
-        with precision.autocast(getattr(self, "precision_", "fp32"), device):
-            return precision.as_float32(super().infer(x, **fit_params))
+        bf16 = getattr(self, "precision_", "fp32") == "bf16" and bf16_supported(device)
+        autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else None
+        with autocast or contextlib.nullcontext():
+            return _as_float32(super().infer(x, **fit_params))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on class indices, with the batch's weights."""
@@ -397,3 +422,40 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         ndarray of shape (n_samples,)
         """
         return expectation(self.predict_proba(X), self.class_values_)
+
+
+@functools.cache
+def bf16_supported(device="cpu") -> bool:
+    """Whether ``torch.autocast`` runs bfloat16 on ``device``: the CPU always,
+    a CUDA device where it does so natively (Ampere or newer)."""
+    device = torch.device(device or "cpu")
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return device.type == "cpu"
+    with torch.cuda.device(device.index):  # None: the current one
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+
+
+def _as_float32(output):
+    """bf16/fp16 tensors (also inside tuples and lists) as float32."""
+    if torch.is_tensor(output) and output.dtype in (torch.bfloat16, torch.float16):
+        return output.float()
+    if type(output) in (tuple, list):
+        return type(output)(_as_float32(item) for item in output)
+    return output
+
+
+@contextlib.contextmanager
+def seeded(random_state, device: torch.device, epochs_done: int = 0):
+    """Run the block with torch's global RNG seeded from ``random_state``
+    (``None``: left alone) and restored afterwards; continued training
+    (``epochs_done > 0``) gets a new seed, not the first epochs' shuffles."""
+    if random_state is None:
+        yield
+        return
+    seed = random_state
+    if not isinstance(random_state, Integral):
+        seed = check_random_state(random_state).randint(2**31 - 1)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with _SEEDED_FITS, torch.random.fork_rng(devices=cuda):
+        torch.manual_seed((int(seed) + epochs_done) % 2**63)
+        yield
