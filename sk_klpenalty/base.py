@@ -1,16 +1,10 @@
-"""The skorch net that the library's estimators share.
-
-:class:`OrdinalNeuralNet` is a ``NeuralNetClassifier`` customised through
-skorch's documented hooks only. The user's labels stay labels wherever the
-user sees them (``fit``'s ``y``, ``predict``, scoring callbacks) and become
-class indices in ``get_loss``; ``fit`` validates everything before anything
-is built.
-"""
+"""The skorch net the estimators share, customised through skorch's documented
+hooks: labels stay labels wherever users see them and become class indices in
+``get_loss``; ``fit`` validates everything before anything is built."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import warnings
 from functools import partial
@@ -30,7 +24,7 @@ from .decode import check_decode, decode_indices, expectation
 from .early_stopping import check_early_stopping, early_stopping_callbacks, seeded_split
 from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
 
-__all__ = ["PRECISIONS", "OrdinalNeuralNet", "bf16_supported", "seeded"]
+__all__ = ["PRECISIONS", "OrdinalNeuralNet", "seeded"]
 
 PRECISIONS = ("fp32", "bf16")
 # torch has one global random generator per process: seeded fits that share a
@@ -125,27 +119,46 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
-            Or a torch ``Dataset``. uint8/uint16 images (3-D or more) are
-            scaled to [0, 1] per batch on the device; 2-D tables never are.
+            The samples, or a torch ``Dataset``. uint8/uint16 images (3-D or
+            more) are scaled to [0, 1] per batch on the device; tables never.
         y : array-like of shape (n_samples,)
             Numbers, or labels with an order (``classes=`` or an ordered
             pandas ``Categorical``).
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights >= 0: each batch's loss is ``sum w_i l_i / sum w_i``.
-            Multiplied by ``class_weight``.
+            Weights >= 0, times ``class_weight``: a batch's loss is
+            ``sum w_i l_i / sum w_i``.
         **fit_params
             Passed on to the module's ``forward``.
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
         """
         fresh = not self.warm_start or not self.initialized_
         return self._fit(X, y, fresh, None, sample_weight, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising;
-        ``classes`` (all of them) may be given on the first call."""
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        Parameters
+        ----------
+        X : array-like or torch Dataset
+            The samples, as in :meth:`fit`.
+        y : array-like of shape (n_samples,), default=None
+            The labels, as in :meth:`fit` (``None``: a Dataset's own).
+        classes : array-like of shape (n_classes,), default=None
+            All classes, in order, on the first call (as ``classes=``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
+        **fit_params
+            Passed on to the module's ``forward``.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained further.
+        """
         fresh = not self.initialized_
         return self._fit(X, y, fresh, classes, sample_weight, **fit_params)
 
@@ -154,17 +167,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         if not fresh and "ordered_classes_" not in vars(self):  # pickled by 0.1.0
             self.ordered_classes_ = self.classes_inferred_
         X, y = self._check_training_data(X, y, fresh, classes)
-        sample_weight = weights.training_sample_weight(
-            y, sample_weight, self.class_weight, self.classes_, len(X)
-        )
-        if sample_weight is not None:
-            forward = getattr(self.criterion, "forward", self.criterion)
-            if not weights.accepts_sample_weight(forward):
-                raise ValueError(
-                    "sample_weight and class_weight need a criterion whose forward "
-                    f"takes sample_weight=; {self.criterion!r} does not."
-                )
-            X = weights.WeightedDataset(self.get_dataset(X, y), sample_weight)
+        X, sample_weight = weights.weigh_training_data(self, X, y, sample_weight)
         if fresh:
             self._fit_label_statistics(y, sample_weight)
         device = torch.device(self.device or "cpu")
@@ -228,8 +231,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
     @property
     def classes_(self) -> np.ndarray:
-        """All classes in class order (skorch's ``classes_inferred_`` is
-        ``np.unique(y)``, which loses an order)."""
+        """All classes in class order (skorch's ``np.unique(y)`` loses it)."""
         fitted = vars(self)  # (classes_inferred_: models pickled by 0.1.0)
         classes = fitted.get("ordered_classes_", fitted.get("classes_inferred_"))
         if classes is not None:
@@ -266,11 +268,10 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return len(self.classes_)
 
     def initialize_module(self):
-        """``module``, or the default network for the shape of ``X``, with
-        ``_n_outputs()`` outputs (:func:`~sk_klpenalty.modules.build_module`)."""
+        """:func:`~sk_klpenalty.modules.build_module` with ``_n_outputs()``."""
         device = torch.device(self.device or "cpu")
         self.precision_ = self.precision
-        if self.precision == "bf16" and not bf16_supported(device):
+        if self.precision == "bf16" and not data.bf16_supported(device):
             warnings.warn(
                 f"precision='bf16' is not supported on {device}; training in fp32 "
                 "instead (precision_='fp32').",
@@ -291,9 +292,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self
 
     def _channels_last(self) -> bool:
-        """Under bf16 (any module), and for the default CNN in fp32 on a CPU,
-        where it ran 1.3-1.4x faster (``benchmarks/``); not for a user's module
-        in fp32, which may ``.view()`` its input."""
+        """Under bf16, and for the default CNN in fp32 on a CPU (1.3-1.4x faster,
+        ``benchmarks/``); not a user's module in fp32: it may ``.view()`` X."""
         if getattr(self, "precision_", "fp32") == "bf16":
             return True
         on_cpu = torch.device(self.device or "cpu").type == "cpu"
@@ -308,9 +308,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return split(dataset, *([] if y is None else [y]), **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's loader, with training batches shuffled every epoch (unless
-        ``iterator_train__*`` says otherwise: files sorted by label would
-        train on one label per batch) and array batches served whole."""
+        """skorch's loader; training batches shuffled (unless ``iterator_train__*``
+        says otherwise), array batches served whole."""
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = getattr(self, prefix)
         kwargs = self.get_params_for(prefix)
@@ -338,10 +337,12 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             norm = getattr(self, "normalization_", None)
             x = data.normalize_images(x, norm, channels_last=self._channels_last())
         device = torch.device(self.device or "cpu")
-        bf16 = getattr(self, "precision_", "fp32") == "bf16" and bf16_supported(device)
+        bf16 = getattr(self, "precision_", "fp32") == "bf16" and data.bf16_supported(
+            device
+        )
         autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else None
         with autocast or contextlib.nullcontext():
-            return _as_float32(super().infer(x, **fit_params))
+            return data.as_float32(super().infer(x, **fit_params))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on class indices, with the batch's weights."""
@@ -370,11 +371,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes), float32
+        proba : ndarray of shape (n_samples, n_classes)
+            The probabilities (float32); each row sums to 1.
         """
         self.check_is_fitted()
         if not is_dataset(X):
@@ -399,49 +402,32 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,)
+            One class of ``classes_`` per sample.
         """
         decode = check_decode(self.decode)
         proba = self.predict_proba(X)
         return self.classes_[decode_indices(proba, self.class_values_, decode)]
 
     def predict_expectation(self, X) -> np.ndarray:
-        """Expected class value ``sum_k q_k * v_k`` with ``v = class_values_``
-        (continuous, float64).
+        """Expected class value ``sum_k q_k * v_k`` with ``v = class_values_``.
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        y_mean : ndarray of shape (n_samples,)
+            The expected value per sample (continuous, float64).
         """
         return expectation(self.predict_proba(X), self.class_values_)
-
-
-@functools.cache
-def bf16_supported(device="cpu") -> bool:
-    """Whether ``torch.autocast`` runs bfloat16 on ``device``: the CPU always,
-    a CUDA device where it does so natively (Ampere or newer)."""
-    device = torch.device(device or "cpu")
-    if device.type != "cuda" or not torch.cuda.is_available():
-        return device.type == "cpu"
-    with torch.cuda.device(device.index):  # None: the current one
-        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
-
-
-def _as_float32(output):
-    """bf16/fp16 tensors (also inside tuples and lists) as float32."""
-    if torch.is_tensor(output) and output.dtype in (torch.bfloat16, torch.float16):
-        return output.float()
-    if type(output) in (tuple, list):
-        return type(output)(_as_float32(item) for item in output)
-    return output
 
 
 @contextlib.contextmanager

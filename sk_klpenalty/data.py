@@ -7,6 +7,7 @@ device (:func:`pixels_to_float`); integer *tables* (2-D) become float32 unscaled
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 
@@ -17,6 +18,8 @@ from torch.utils.data import Dataset, Subset, default_collate
 __all__ = [
     "ArrayDataset",
     "RowView",
+    "as_float32",
+    "bf16_supported",
     "collate_batch",
     "is_pixel_array",
     "pixels_to_float",
@@ -66,6 +69,26 @@ def normalize_images(x: torch.Tensor, mean_std=None, *, channels_last=False):
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+@functools.cache
+def bf16_supported(device="cpu") -> bool:
+    """Whether ``torch.autocast`` runs bfloat16 on ``device``: the CPU always,
+    a CUDA device where it does so natively (Ampere or newer)."""
+    device = torch.device(device or "cpu")
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return device.type == "cpu"
+    with torch.cuda.device(device.index):  # None: the current one
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+
+
+def as_float32(output):
+    """bf16/fp16 tensors (also inside tuples and lists) as float32."""
+    if torch.is_tensor(output) and output.dtype in (torch.bfloat16, torch.float16):
+        return output.float()
+    if type(output) in (tuple, list):
+        return type(output)(as_float32(item) for item in output)
+    return output
 
 
 class RowView:
