@@ -1,12 +1,10 @@
-"""The skorch net the estimators share, customised through skorch's documented
-hooks: labels stay labels wherever users see them and become class indices in
-``get_loss``; ``fit`` validates everything before anything is built."""
+"""The skorch net the estimators share, on skorch's documented hooks: labels stay
+labels wherever users see them and become class indices in ``get_loss``."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import warnings
 from functools import partial
 from numbers import Integral
 from types import MappingProxyType
@@ -24,14 +22,12 @@ from .decode import check_decode, decode_indices, expectation
 from .early_stopping import check_early_stopping, early_stopping_callbacks, seeded_split
 from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
 
-__all__ = ["PRECISIONS", "OrdinalNeuralNet", "seeded"]
+__all__ = ["OrdinalNeuralNet", "seeded"]
 
-PRECISIONS = ("fp32", "bf16")
 # torch has one global random generator per process: seeded fits that share a
 # process (threading backend, multi-threaded dask workers) run one at a time.
 _SEEDED_FITS = threading.RLock()
 
-# What skorch's __init__ sets besides the parameters (see __init__).
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 
 
@@ -132,7 +128,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Returns
         -------
-        self : object
+        object
             The fitted estimator.
         """
         fresh = not self.warm_start or not self.initialized_
@@ -156,7 +152,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Returns
         -------
-        self : object
+        object
             The estimator, trained further.
         """
         fresh = not self.initialized_
@@ -166,7 +162,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         self._check_params()
         if not fresh and "ordered_classes_" not in vars(self):  # pickled by 0.1.0
             self.ordered_classes_ = self.classes_inferred_
-        X, y = self._check_training_data(X, y, fresh, classes)
+        X, y = labels.check_training_data(self, X, y, fresh, classes)
         X, sample_weight = weights.weigh_training_data(self, X, y, sample_weight)
         if fresh:
             self._fit_label_statistics(y, sample_weight)
@@ -190,10 +186,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     def _check_params(self) -> None:
         """Raise for an invalid parameter, before anything is built."""
         check_decode(self.decode)
-        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {PRECISIONS}, got {self.precision!r}."
-            )
+        data.resolve_precision(self.precision)
         validation.check_device(self.device)
         check_early_stopping(self)
         if self.batch_size != -1:  # -1: one batch
@@ -203,31 +196,6 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             raise TypeError(f"progress must be True or False, got {self.progress!r}.")
         if self.random_state is not None:
             check_random_state(self.random_state)  # raises for invalid values
-
-    def _check_training_data(self, X, y, reset: bool, classes):
-        categories = labels.ordered_categories(y)
-        if is_dataset(X):
-            if reset:
-                self.input_shape_ = tuple(np.shape(X[0][0]))
-                self.n_features_in_ = self.input_shape_[0]
-        elif y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None: pass the labels as fit(X, y)."
-            )
-        else:
-            X = validation.check_samples(self, X, reset=reset)
-        y = None if y is None else validation.check_labels(y)
-        if not is_dataset(X) and len(y) != len(X):
-            raise ValueError(
-                f"X and y have different numbers of samples: {len(X)} and {len(y)}."
-            )
-        if reset:
-            given = classes if classes is not None else self.classes
-            self.ordered_classes_ = labels.resolve_classes(y, given, categories)
-        elif y is not None:
-            validation.check_labels_known(y, self.classes_, "classes_")
-        return X, y
 
     @property
     def classes_(self) -> np.ndarray:
@@ -270,15 +238,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     def initialize_module(self):
         """:func:`~sk_klpenalty.modules.build_module` with ``_n_outputs()``."""
         device = torch.device(self.device or "cpu")
-        self.precision_ = self.precision
-        if self.precision == "bf16" and not data.bf16_supported(device):
-            warnings.warn(
-                f"precision='bf16' is not supported on {device}; training in fp32 "
-                "instead (precision_='fp32').",
-                UserWarning,
-                stacklevel=6,  # the user's fit, through skorch's initialize
-            )
-            self.precision_ = "fp32"
+        self.precision_ = data.resolve_precision(self.precision, device)
         try:
             n_outputs = self._n_outputs()
         except AttributeError:  # no classes yet: module__n_classes says
@@ -292,8 +252,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self
 
     def _channels_last(self) -> bool:
-        """Under bf16, and for the default CNN in fp32 on a CPU (1.3-1.4x faster,
-        ``benchmarks/``); not a user's module in fp32: it may ``.view()`` X."""
+        """Under bf16, and for the default CNN in fp32 on a CPU (``benchmarks/``)."""
         if getattr(self, "precision_", "fp32") == "bf16":
             return True
         on_cpu = torch.device(self.device or "cpu").type == "cpu"
@@ -308,8 +267,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return split(dataset, *([] if y is None else [y]), **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's loader; training batches shuffled (unless ``iterator_train__*``
-        says otherwise), array batches served whole."""
+        """skorch's loader: training batches shuffled, array batches whole."""
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = getattr(self, prefix)
         kwargs = self.get_params_for(prefix)
@@ -320,16 +278,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
                 kwargs["shuffle"] = True
             if data.serves_batches(dataset):
-                user_collate = kwargs.get("collate_fn")
-                kwargs["collate_fn"] = partial(
-                    data.collate_batch, collate_fn=user_collate
-                )
+                user = kwargs.get("collate_fn")  # a user's: per-sample lists
+                kwargs["collate_fn"] = partial(data.collate_batch, collate_fn=user)
         return iterator(dataset, **kwargs)
 
     def infer(self, x, **fit_params):
-        """The forward pass of a batch, without its weights: images scaled and
-        normalised on the device; under ``torch.autocast`` if ``precision_`` is
-        bf16 (floating outputs then come back as float32)."""
+        """The forward pass of a batch's X, images scaled and normalised on the
+        device; under bf16 ``torch.autocast`` per ``precision_``, float32 out."""
         if isinstance(x, weights.WeightedBatch):
             x = x["X"]
         x = data.pixels_to_float(to_tensor(x, device=self.device))
@@ -348,10 +303,9 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         """The criterion on class indices, with the batch's weights."""
         if y_pred.ndim != 2 or y_pred.shape[1] != self._n_outputs():
             raise ValueError(
-                f"The module outputs shape {tuple(y_pred.shape)} for a batch, but "
-                f"{type(self).__name__} needs {self._n_outputs()} outputs per "
-                "sample here: give a module with that many outputs, or one whose "
-                "output layer can be sized (torchvision's or timm's layout)."
+                f"The module outputs shape {tuple(y_pred.shape)}, but "
+                f"{type(self).__name__} needs {self._n_outputs()} outputs per sample "
+                "here: give such a module, or one in torchvision's or timm's layout."
             )
         target = labels.batch_class_indices(y_true, self.classes_).to(y_pred.device)
         return self._criterion_loss(y_pred, target, X)
@@ -376,7 +330,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
             The probabilities (float32); each row sums to 1.
         """
         self.check_is_fitted()
@@ -407,7 +361,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
             One class of ``classes_`` per sample.
         """
         decode = check_decode(self.decode)
@@ -424,7 +378,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Returns
         -------
-        y_mean : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
             The expected value per sample (continuous, float64).
         """
         return expectation(self.predict_proba(X), self.class_values_)
@@ -432,16 +386,14 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
 @contextlib.contextmanager
 def seeded(random_state, device: torch.device, epochs_done: int = 0):
-    """Run the block with torch's global RNG seeded from ``random_state``
-    (``None``: left alone) and restored afterwards; continued training
-    (``epochs_done > 0``) gets a new seed, not the first epochs' shuffles."""
+    """torch's global RNG seeded from ``random_state`` (``None``: untouched) in
+    the block, then restored; ``epochs_done > 0`` (continued training) reseeds."""
     if random_state is None:
         yield
         return
-    seed = random_state
     if not isinstance(random_state, Integral):
-        seed = check_random_state(random_state).randint(2**31 - 1)
+        random_state = check_random_state(random_state).randint(2**31 - 1)
     cuda = [device.index or 0] if device.type == "cuda" else []
     with _SEEDED_FITS, torch.random.fork_rng(devices=cuda):
-        torch.manual_seed((int(seed) + epochs_done) % 2**63)
+        torch.manual_seed((int(random_state) + epochs_done) % 2**63)
         yield

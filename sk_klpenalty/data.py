@@ -16,11 +16,13 @@ import torch
 from torch.utils.data import Dataset, Subset, default_collate
 
 __all__ = [
+    "PRECISIONS",
     "ArrayDataset",
     "RowView",
     "as_float32",
     "bf16_supported",
     "collate_batch",
+    "resolve_precision",
     "is_pixel_array",
     "pixels_to_float",
     "serves_batches",
@@ -69,6 +71,26 @@ def normalize_images(x: torch.Tensor, mean_std=None, *, channels_last=False):
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+#: The values of the estimators' ``precision``.
+PRECISIONS = ("fp32", "bf16")
+
+
+def resolve_precision(precision, device=None) -> str:
+    """``precision`` (one of :data:`PRECISIONS`, else a ``ValueError``), or
+    fp32 with a warning where ``device`` does not run bf16."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision == "bf16" and device is not None and not bf16_supported(device):
+        warnings.warn(
+            f"precision='bf16' is not supported on {device}; training in fp32 "
+            "instead (precision_='fp32').",
+            UserWarning,
+            stacklevel=7,  # the user's fit, through skorch's initialize
+        )
+        return "fp32"
+    return precision
 
 
 @functools.cache

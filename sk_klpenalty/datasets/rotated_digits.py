@@ -72,9 +72,9 @@ def load_rotated_digits(
     Returns
     -------
     X : ndarray of shape (1797 * n_rotations, 1, image_size, image_size)
-        float32 in [0, 1].
+        The images, float32 in [0, 1].
     y : ndarray of shape (1797 * n_rotations,)
-        int64 class; class ``k`` holds the angles in ``[edges[k], edges[k+1])``,
+        The int64 class: ``k`` holds the angles in ``[edges[k], edges[k+1])``,
         ``edges = np.linspace(-max_angle, max_angle, n_classes + 1)``.
     angles : ndarray of shape (1797 * n_rotations,)
         Each sample's angle in degrees; returned if ``return_angles``.

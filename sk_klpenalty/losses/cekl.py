@@ -78,7 +78,7 @@ def ce_kl_loss(
 
     Returns
     -------
-    loss : scalar tensor
+    scalar tensor
         The (weighted) batch mean.
 
     Examples
@@ -192,7 +192,7 @@ def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
 
     Returns
     -------
-    eps : float
+    float
         The smoothing, in [0, 1].
 
     Examples
