@@ -1,14 +1,11 @@
-"""The skorch net that the library's estimators share.
-
-:class:`OrdinalNeuralNet` is a ``NeuralNetClassifier`` customised through
-skorch's documented hooks only. The user's labels stay labels wherever the
-user sees them (``fit``'s ``y``, ``predict``, scoring callbacks) and become
-class indices in ``get_loss``; ``fit`` validates everything before anything
-is built.
-"""
+"""The skorch net the estimators share, on skorch's documented hooks: labels stay
+labels wherever users see them and become class indices in ``get_loss``."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from functools import partial
 from numbers import Integral
 from types import MappingProxyType
 
@@ -20,15 +17,17 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
-from . import data, labels, precision, validation, weights
+from . import data, labels, validation, weights
 from .decode import check_decode, decode_indices, expectation
 from .early_stopping import check_early_stopping, early_stopping_callbacks, seeded_split
 from .modules import FreezeBackbone, SimpleCNN, build_module, normalization
-from .seeding import seeded
 
-__all__ = ["OrdinalNeuralNet"]
+__all__ = ["OrdinalNeuralNet", "seeded"]
 
-# What skorch's __init__ sets besides the parameters (see __init__).
+# torch has one global random generator per process: seeded fits that share a
+# process (threading backend, multi-threaded dask workers) run one at a time.
+_SEEDED_FITS = threading.RLock()
+
 _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_": {}}
 
 
@@ -116,27 +115,46 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, [C,] H, W)
-            Or a torch ``Dataset``. uint8/uint16 images (3-D or more) are
-            scaled to [0, 1] per batch on the device; 2-D tables never are.
+            The samples, or a torch ``Dataset``. uint8/uint16 images (3-D or
+            more) are scaled to [0, 1] per batch on the device; tables never.
         y : array-like of shape (n_samples,)
             Numbers, or labels with an order (``classes=`` or an ordered
             pandas ``Categorical``).
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights >= 0: each batch's loss is ``sum w_i l_i / sum w_i``.
-            Multiplied by ``class_weight``.
+            Weights >= 0, times ``class_weight``: a batch's loss is
+            ``sum w_i l_i / sum w_i``.
         **fit_params
             Passed on to the module's ``forward``.
 
         Returns
         -------
-        self
+        object
+            The fitted estimator.
         """
         fresh = not self.warm_start or not self.initialized_
         return self._fit(X, y, fresh, None, sample_weight, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising;
-        ``classes`` (all of them) may be given on the first call."""
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        Parameters
+        ----------
+        X : array-like or torch Dataset
+            The samples, as in :meth:`fit`.
+        y : array-like of shape (n_samples,), default=None
+            The labels, as in :meth:`fit` (``None``: a Dataset's own).
+        classes : array-like of shape (n_classes,), default=None
+            All classes, in order, on the first call (as ``classes=``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
+        **fit_params
+            Passed on to the module's ``forward``.
+
+        Returns
+        -------
+        object
+            The estimator, trained further.
+        """
         fresh = not self.initialized_
         return self._fit(X, y, fresh, classes, sample_weight, **fit_params)
 
@@ -144,18 +162,8 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         self._check_params()
         if not fresh and "ordered_classes_" not in vars(self):  # pickled by 0.1.0
             self.ordered_classes_ = self.classes_inferred_
-        X, y = self._check_training_data(X, y, fresh, classes)
-        sample_weight = weights.training_sample_weight(
-            y, sample_weight, self.class_weight, self.classes_, len(X)
-        )
-        if sample_weight is not None:
-            forward = getattr(self.criterion, "forward", self.criterion)
-            if not weights.accepts_sample_weight(forward):
-                raise ValueError(
-                    "sample_weight and class_weight need a criterion whose forward "
-                    f"takes sample_weight=; {self.criterion!r} does not."
-                )
-            X = weights.WeightedDataset(self.get_dataset(X, y), sample_weight)
+        X, y = labels.check_training_data(self, X, y, fresh, classes)
+        X, sample_weight = weights.weigh_training_data(self, X, y, sample_weight)
         if fresh:
             self._fit_label_statistics(y, sample_weight)
         device = torch.device(self.device or "cpu")
@@ -178,7 +186,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
     def _check_params(self) -> None:
         """Raise for an invalid parameter, before anything is built."""
         check_decode(self.decode)
-        precision.resolve_precision(self.precision)
+        data.resolve_precision(self.precision)
         validation.check_device(self.device)
         check_early_stopping(self)
         if self.batch_size != -1:  # -1: one batch
@@ -189,35 +197,9 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         if self.random_state is not None:
             check_random_state(self.random_state)  # raises for invalid values
 
-    def _check_training_data(self, X, y, reset: bool, classes):
-        categories = labels.ordered_categories(y)
-        if is_dataset(X):
-            if reset:
-                self.input_shape_ = tuple(np.shape(X[0][0]))
-                self.n_features_in_ = self.input_shape_[0]
-        elif y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None: pass the labels as fit(X, y)."
-            )
-        else:
-            X = validation.check_samples(self, X, reset=reset)
-        y = None if y is None else validation.check_labels(y)
-        if not is_dataset(X) and len(y) != len(X):
-            raise ValueError(
-                f"X and y have different numbers of samples: {len(X)} and {len(y)}."
-            )
-        if reset:
-            given = classes if classes is not None else self.classes
-            self.ordered_classes_ = labels.resolve_classes(y, given, categories)
-        elif y is not None:
-            validation.check_labels_known(y, self.classes_, "classes_")
-        return X, y
-
     @property
     def classes_(self) -> np.ndarray:
-        """All classes in class order (skorch's ``classes_inferred_`` is
-        ``np.unique(y)``, which loses an order)."""
+        """All classes in class order (skorch's ``np.unique(y)`` loses it)."""
         fitted = vars(self)  # (classes_inferred_: models pickled by 0.1.0)
         classes = fitted.get("ordered_classes_", fitted.get("classes_inferred_"))
         if classes is not None:
@@ -254,10 +236,9 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return len(self.classes_)
 
     def initialize_module(self):
-        """``module``, or the default network for the shape of ``X``, with
-        ``_n_outputs()`` outputs (:func:`~sk_klpenalty.modules.build_module`)."""
+        """:func:`~sk_klpenalty.modules.build_module` with ``_n_outputs()``."""
         device = torch.device(self.device or "cpu")
-        self.precision_ = precision.resolve_precision(self.precision, device)
+        self.precision_ = data.resolve_precision(self.precision, device)
         try:
             n_outputs = self._n_outputs()
         except AttributeError:  # no classes yet: module__n_classes says
@@ -271,9 +252,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return self
 
     def _channels_last(self) -> bool:
-        """Under bf16 (any module), and for the default CNN in fp32 on a CPU,
-        where it ran 1.3-1.4x faster (``benchmarks/``); not for a user's module
-        in fp32, which may ``.view()`` its input."""
+        """Under bf16, and for the default CNN in fp32 on a CPU (``benchmarks/``)."""
         if getattr(self, "precision_", "fp32") == "bf16":
             return True
         on_cpu = torch.device(self.device or "cpu").type == "cpu"
@@ -288,9 +267,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         return split(dataset, *([] if y is None else [y]), **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's loader, with training batches shuffled every epoch (unless
-        ``iterator_train__*`` says otherwise: files sorted by label would
-        train on one label per batch) and array batches served whole."""
+        """skorch's loader: training batches shuffled, array batches whole."""
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = getattr(self, prefix)
         kwargs = self.get_params_for(prefix)
@@ -301,13 +278,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             if training and not {"shuffle", "sampler", "batch_sampler"} & set(kwargs):
                 kwargs["shuffle"] = True
             if data.serves_batches(dataset):
-                kwargs["collate_fn"] = data.BatchCollate(kwargs.get("collate_fn"))
+                user = kwargs.get("collate_fn")  # a user's: per-sample lists
+                kwargs["collate_fn"] = partial(data.collate_batch, collate_fn=user)
         return iterator(dataset, **kwargs)
 
     def infer(self, x, **fit_params):
-        """The forward pass of a batch, without its weights: images scaled and
-        normalised on the device, under bf16 precision.autocast with ``precision_``
-        bf16 (floating outputs then come back as float32)."""
+        """The forward pass of a batch's X, images scaled and normalised on the
+        device; under bf16 ``torch.autocast`` per ``precision_``, float32 out."""
         if isinstance(x, weights.WeightedBatch):
             x = x["X"]
         x = data.pixels_to_float(to_tensor(x, device=self.device))
@@ -315,17 +292,20 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             norm = getattr(self, "normalization_", None)
             x = data.normalize_images(x, norm, channels_last=self._channels_last())
         device = torch.device(self.device or "cpu")
-        with precision.autocast(getattr(self, "precision_", "fp32"), device):
-            return precision.as_float32(super().infer(x, **fit_params))
+        bf16 = getattr(self, "precision_", "fp32") == "bf16" and data.bf16_supported(
+            device
+        )
+        autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else None
+        with autocast or contextlib.nullcontext():
+            return data.as_float32(super().infer(x, **fit_params))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on class indices, with the batch's weights."""
         if y_pred.ndim != 2 or y_pred.shape[1] != self._n_outputs():
             raise ValueError(
-                f"The module outputs shape {tuple(y_pred.shape)} for a batch, but "
-                f"{type(self).__name__} needs {self._n_outputs()} outputs per "
-                "sample here: give a module with that many outputs, or one whose "
-                "output layer can be sized (torchvision's or timm's layout)."
+                f"The module outputs shape {tuple(y_pred.shape)}, but "
+                f"{type(self).__name__} needs {self._n_outputs()} outputs per sample "
+                "here: give such a module, or one in torchvision's or timm's layout."
             )
         target = labels.batch_class_indices(y_true, self.classes_).to(y_pred.device)
         return self._criterion_loss(y_pred, target, X)
@@ -345,11 +325,13 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes), float32
+        ndarray of shape (n_samples, n_classes)
+            The probabilities (float32); each row sums to 1.
         """
         self.check_is_fitted()
         if not is_dataset(X):
@@ -374,26 +356,44 @@ class OrdinalNeuralNet(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            One class of ``classes_`` per sample.
         """
         decode = check_decode(self.decode)
         proba = self.predict_proba(X)
         return self.classes_[decode_indices(proba, self.class_values_, decode)]
 
     def predict_expectation(self, X) -> np.ndarray:
-        """Expected class value ``sum_k q_k * v_k`` with ``v = class_values_``
-        (continuous, float64).
+        """Expected class value ``sum_k q_k * v_k`` with ``v = class_values_``.
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The expected value per sample (continuous, float64).
         """
         return expectation(self.predict_proba(X), self.class_values_)
+
+
+@contextlib.contextmanager
+def seeded(random_state, device: torch.device, epochs_done: int = 0):
+    """torch's global RNG seeded from ``random_state`` (``None``: untouched) in
+    the block, then restored; ``epochs_done > 0`` (continued training) reseeds."""
+    if random_state is None:
+        yield
+        return
+    if not isinstance(random_state, Integral):
+        random_state = check_random_state(random_state).randint(2**31 - 1)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with _SEEDED_FITS, torch.random.fork_rng(devices=cuda):
+        torch.manual_seed((int(random_state) + epochs_done) % 2**63)
+        yield

@@ -1,5 +1,5 @@
-"""CORNClassifier: the rank-consistent ordinal peer (CORN, Shi, Cao & Raschka
-2021; the method of coral-pytorch and dlordinal)."""
+"""CORNClassifier: the rank-consistent ordinal peer (CORN: Shi, Cao & Raschka
+2023, Pattern Analysis and Applications; as in coral-pytorch and dlordinal)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class CORNClassifier(OrdinalNeuralNet):
         As for :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`, with
         ``K - 1`` outputs.
     criterion : class, default=CORNLoss
+        The loss of the ``K - 1`` conditional outputs.
     decode : {"argmax", "mean", "median"}, default="argmax"
         As for the other estimators; ``"median"`` is CORN's own rule (the
         number of ``k`` with ``P(y > k) > 1/2``).

@@ -1,14 +1,13 @@
 """Arrays served a whole mini-batch at a time without copying them: in memory,
 memory-mapped, or a fold's rows of either.
 
-uint8 and uint16 *images* (3 or more dimensions) stay integers until their
-batch is on the device, where :func:`pixels_to_float` divides them by 255 or
-65535. Integer *tables* (2-D) are numbers, not pixels: they become float32
-unscaled, like every other dtype.
+uint8/uint16 *images* (3-D or more) stay integers until their batch is on the
+device (:func:`pixels_to_float`); integer *tables* (2-D) become float32 unscaled.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 
@@ -17,8 +16,13 @@ import torch
 from torch.utils.data import Dataset, Subset, default_collate
 
 __all__ = [
+    "PRECISIONS",
     "ArrayDataset",
     "RowView",
+    "as_float32",
+    "bf16_supported",
+    "collate_batch",
+    "resolve_precision",
     "is_pixel_array",
     "pixels_to_float",
     "serves_batches",
@@ -44,9 +48,8 @@ def is_pixel_array(X) -> bool:
 
 
 def pixels_to_float(x):
-    """A batch of uint8/uint16 images (3-D or more) as float32 in [0, 1], the
-    same division as numpy's ``X.astype(np.float32) / 255``; anything else (the
-    values of a dict too) unchanged.
+    """A batch of uint8/uint16 images (3-D or more; also a dict's values) as
+    float32 in [0, 1], as numpy's ``X.astype(np.float32) / 255``; else ``x``.
 
     Examples
     --------
@@ -61,8 +64,7 @@ def pixels_to_float(x):
 
 
 def normalize_images(x: torch.Tensor, mean_std=None, *, channels_last=False):
-    """An image batch ``(x - mean) / std`` per channel (unless ``mean_std`` is
-    ``None``), in channels_last memory format if asked."""
+    """An image batch ``(x - mean) / std`` per channel, channels_last if asked."""
     if mean_std is not None:
         mean, std = (torch.tensor(v, device=x.device).view(-1, 1, 1) for v in mean_std)
         x = (x - mean) / std
@@ -71,12 +73,49 @@ def normalize_images(x: torch.Tensor, mean_std=None, *, channels_last=False):
     return x
 
 
-class RowView:
-    """The rows ``base[rows]`` of an array, gathered only when read.
+#: The values of the estimators' ``precision``.
+PRECISIONS = ("fp32", "bf16")
 
-    A fold of a large (or memory-mapped) array, never copied as a whole:
-    :class:`ArrayDataset` gathers each batch through ``rows``; ``np.asarray``
-    gets the copy.
+
+def resolve_precision(precision, device=None) -> str:
+    """``precision`` (one of :data:`PRECISIONS`, else a ``ValueError``), or
+    fp32 with a warning where ``device`` does not run bf16."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision == "bf16" and device is not None and not bf16_supported(device):
+        warnings.warn(
+            f"precision='bf16' is not supported on {device}; training in fp32 "
+            "instead (precision_='fp32').",
+            UserWarning,
+            stacklevel=7,  # the user's fit, through skorch's initialize
+        )
+        return "fp32"
+    return precision
+
+
+@functools.cache
+def bf16_supported(device="cpu") -> bool:
+    """Whether ``torch.autocast`` runs bfloat16 on ``device``: the CPU always,
+    a CUDA device where it does so natively (Ampere or newer)."""
+    device = torch.device(device or "cpu")
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return device.type == "cpu"
+    with torch.cuda.device(device.index):  # None: the current one
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+
+
+def as_float32(output):
+    """bf16/fp16 tensors (also inside tuples and lists) as float32."""
+    if torch.is_tensor(output) and output.dtype in (torch.bfloat16, torch.float16):
+        return output.float()
+    if type(output) in (tuple, list):
+        return type(output)(as_float32(item) for item in output)
+    return output
+
+
+class RowView:
+    """The rows ``base[rows]`` of an array (a fold), gathered only when read:
+    :class:`ArrayDataset` gathers batch by batch; ``np.asarray`` copies.
 
     Examples
     --------
@@ -136,20 +175,15 @@ def _shared_tensor(array: np.ndarray) -> torch.Tensor:
 
 
 class ArrayDataset(Dataset):
-    """Arrays served a whole mini-batch at a time, never copied as a whole.
-
-    ``DataLoader`` calls ``__getitems__`` with a batch's indices: one
-    ``index_select`` per batch. ``X`` is shared with the tensor (memory maps
-    are read batch by batch); uint8 images stay uint8.
+    """Arrays served a whole mini-batch at a time (``DataLoader`` calls
+    ``__getitems__``: one ``index_select``), shared with ``X``, never copied.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, ...) or RowView
-        float32 and uint8/uint16 images are used as they are; anything else
-        becomes float32. A :class:`RowView` is gathered batch by batch.
+        float32 and uint8/uint16 images as they are, else float32.
     y : array-like of shape (n_samples,), optional
-        Labels; zeros when omitted (as in skorch). Numbers become a tensor,
-        other labels stay a numpy array.
+        Labels (zeros when omitted, as in skorch); numbers as a tensor.
 
     Examples
     --------
@@ -206,18 +240,12 @@ def serves_batches(dataset) -> bool:
     return isinstance(dataset, ArrayDataset)
 
 
-class BatchCollate:
+def collate_batch(batch, collate_fn=None):
     """A loader's ``collate_fn`` for whole batches: passed through, or split
     into per-sample ``(X_i, y_i)`` for a user's ``collate_fn``."""
-
-    def __init__(self, collate_fn=None) -> None:
-        self.collate_fn = collate_fn
-
-    def __call__(self, batch):
-        if self.collate_fn in (None, default_collate):
-            return list(batch)
-        X, y = batch
-        if isinstance(X, Mapping):  # per-sample dicts (weighted samples)
-            columns = zip(*X.values(), strict=True)
-            X = [type(X)(zip(X, values, strict=True)) for values in columns]
-        return self.collate_fn(list(zip(X, y, strict=True)))
+    if collate_fn in (None, default_collate):
+        return list(batch)
+    X, y = batch
+    if isinstance(X, Mapping):  # per-sample dicts (weighted samples)
+        X = [type(X)(zip(X, row, strict=True)) for row in zip(*X.values(), strict=True)]
+    return collate_fn(list(zip(X, y, strict=True)))

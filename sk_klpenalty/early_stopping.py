@@ -1,6 +1,5 @@
-"""Early stopping with scikit-learn's names (those of ``MLPClassifier``):
-skorch's ``EpochScoring`` and ``EarlyStopping(load_best=True)`` on a
-stratified, seeded hold-out (:class:`HoldOut`)."""
+"""Early stopping with ``MLPClassifier``'s names: skorch's ``EpochScoring`` and
+``EarlyStopping(load_best=True)`` on a stratified, seeded :class:`HoldOut`."""
 
 from __future__ import annotations
 
@@ -12,11 +11,8 @@ import numpy as np
 import torch
 from sklearn import config_context
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import train_test_split
 from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.dataset import ValidSplit
-from skorch.utils import to_numpy
-from torch.utils.data import Subset
 
 from .validation import check_int, check_real
 from .weights import accepts_sample_weight, dataset_sample_weight
@@ -31,15 +27,9 @@ def check_early_stopping(net) -> None:
         raise TypeError(
             f"early_stopping must be True or False, got {net.early_stopping!r}."
         )
-    check_real(
-        net.validation_fraction,
-        "validation_fraction",
-        low=0.0,
-        high=1.0,
-        high_inclusive=False,
-    )
+    check_real(net.validation_fraction, "validation_fraction", low=0.0, high=1.0)
     check_int(net.n_iter_no_change, "n_iter_no_change", 1)
-    check_real(net.tol, "tol", low=0.0, low_inclusive=True)
+    check_real(net.tol, "tol", low=0.0, closed="left")
     if net.scoring is not None and not callable(net.scoring):
         if not isinstance(net.scoring, str):
             raise TypeError(
@@ -128,34 +118,28 @@ class ValidationScorer:
             return scorer(net, X, y, sample_weight=weights)
 
 
-class HoldOut:
-    """A stratified, seeded hold-out of ``fraction`` of the samples (rounded
-    up), usable as skorch's ``train_split``; a plain shuffled split, with a
-    warning, where a class is too rare to stratify."""
+class HoldOut(ValidSplit):
+    """skorch's ``ValidSplit(fraction)``, stratified (where ``y`` is given) and
+    seeded; a plain shuffled split, with a warning, where a class is too rare."""
 
     def __init__(self, fraction: float, random_state=None) -> None:
-        self.fraction = fraction
-        self.random_state = random_state
+        super().__init__(fraction, stratified=True, random_state=random_state)
 
     def __call__(self, dataset, y=None, groups=None):
-        n_samples = len(dataset)
-        n_valid = math.ceil(self.fraction * n_samples)
-        if not 1 <= n_valid < n_samples:
+        if not 1 <= math.ceil(self.cv * len(dataset)) < len(dataset):
             raise ValueError(
-                f"validation_fraction={self.fraction} of {n_samples} samples leaves "
+                f"validation_fraction={self.cv} of {len(dataset)} samples leaves "
                 "no samples for validation or for training."
             )
-        indices = np.arange(n_samples)
-        split = {"test_size": n_valid, "random_state": self.random_state}
         try:
-            stratify = None if y is None else to_numpy(y)
-            train, valid = train_test_split(indices, stratify=stratify, **split)
+            return super().__call__(dataset, y, groups)
         except ValueError as error:
-            warnings.warn(
-                "early_stopping: the validation part is a plain random split, "
-                f"not stratified ({error})",
-                UserWarning,
-                stacklevel=2,
-            )
-            train, valid = train_test_split(indices, **split)
-        return Subset(dataset, train), Subset(dataset, valid)
+            if y is not None:
+                warnings.warn(
+                    "early_stopping: the validation part is a plain random split, "
+                    f"not stratified ({error})",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            plain = ValidSplit(self.cv, random_state=self.random_state)
+            return plain(dataset, y, groups)

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from skorch.utils import is_dataset
 
-from .validation import check_class_values, check_labels_known, is_numeric_labels
+from .validation import (
+    check_class_values,
+    check_labels,
+    check_labels_known,
+    check_samples,
+    is_numeric_labels,
+)
 
 __all__ = [
     "batch_class_indices",
+    "check_training_data",
     "class_values",
     "label_indices",
     "ordered_categories",
@@ -148,3 +156,31 @@ def batch_class_indices(labels, classes: np.ndarray) -> torch.Tensor:
     if torch.is_tensor(labels):
         labels = labels.cpu().numpy()
     return torch.from_numpy(label_indices(labels, classes))
+
+
+def check_training_data(net, X, y, reset: bool, classes=None):
+    """``X`` and ``y`` checked for ``net``'s fit (``reset``: a fresh one, which
+    sets ``ordered_classes_``; else ``y`` must hold known classes)."""
+    categories = ordered_categories(y)
+    if is_dataset(X):
+        if reset:
+            net.input_shape_ = tuple(np.shape(X[0][0]))
+            net.n_features_in_ = net.input_shape_[0]
+    elif y is None:
+        raise ValueError(
+            f"{type(net).__name__} requires y to be passed, but the target y "
+            "is None: pass the labels as fit(X, y)."
+        )
+    else:
+        X = check_samples(net, X, reset=reset)
+    y = None if y is None else check_labels(y)
+    if not is_dataset(X) and len(y) != len(X):
+        raise ValueError(
+            f"X and y have different numbers of samples: {len(X)} and {len(y)}."
+        )
+    if reset:
+        given = classes if classes is not None else net.classes
+        net.ordered_classes_ = resolve_classes(y, given, categories)
+    elif y is not None:
+        check_labels_known(y, net.classes_, "classes_")
+    return X, y

@@ -13,6 +13,7 @@ from sklearn.metrics import (
     mean_absolute_error,
     mean_squared_error,
 )
+from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
 __all__ = [
     "METRICS",
@@ -53,8 +54,8 @@ def within_k_accuracy(y_true, y_pred, k: float = 1.0) -> float:
 
 
 def amae(y_true, y_pred) -> float:
-    """Average MAE: the mean of the per-class MAE over the classes in ``y_true``
-    (Baccianella et al. 2009): every class counts the same, however rare.
+    """Average MAE (Baccianella et al. 2009): the mean of the per-class MAE
+    over the classes in ``y_true``, every class counting the same.
 
     Examples
     --------
@@ -84,12 +85,11 @@ def mmae(y_true, y_pred) -> float:
 
 
 def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
-    """Mean ranked probability score (RPS) of predicted class probabilities.
+    """Mean ranked probability score (RPS, Epstein 1969) of class probabilities.
 
     ``RPS_i = 1/(K-1) * sum_{k<K} (F_ik - O_ik)^2``, ``F_ik`` the predicted
     probability of the ``k`` lowest classes, ``O_ik`` 1 if the true class is
-    among them (Epstein 1969): 0 if certain and right, 1 if certain of the
-    farthest class. dlordinal's omits the ``1/(K-1)``.
+    among them: 0 if certain and right, 1 if certain of the farthest class.
 
     Parameters
     ----------
@@ -103,25 +103,22 @@ def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
     Returns
     -------
     float
+        The mean over the samples.
 
     Examples
     --------
     >>> ranked_probability_score([0, 2], [[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
     0.0625
     """
-    y_proba = np.asarray(y_proba, dtype=np.float64)
-    if y_proba.ndim != 2 or y_proba.shape[1] < 2:
-        raise ValueError(
-            f"y_proba must have shape (n_samples, n_classes >= 2), got {y_proba.shape}."
-        )
+    y_proba = check_array(y_proba, dtype=np.float64, input_name="y_proba")
+    y_true = column_or_1d(y_true)
+    check_consistent_length(y_true, y_proba)
     n_classes = y_proba.shape[1]
     labels = np.arange(n_classes) if labels is None else np.asarray(labels)
-    y_true = np.asarray(y_true)
-    if labels.shape != (n_classes,) or len(y_true) != len(y_proba):
+    if n_classes < 2 or labels.shape != (n_classes,):
         raise ValueError(
-            f"labels must have one entry per column of y_proba ({n_classes}) and "
-            f"y_true one per row ({len(y_proba)}); got {labels.shape[0]} labels "
-            f"and {len(y_true)} values of y_true."
+            f"labels must have one entry per column of y_proba (2 or more), got "
+            f"{len(labels)} labels for {n_classes} columns."
         )
     order = np.argsort(labels, kind="stable")
     position = np.searchsorted(labels, y_true, sorter=order).clip(max=n_classes - 1)
@@ -204,9 +201,8 @@ def ordinal_metrics(
 
 
 def ordinal_scorers(within: float = 1.0) -> dict:
-    """Scorers for ``cross_validate``/``GridSearchCV`` (greater is better).
-
-    ``neg_mse_expectation`` scores ``predict_expectation`` and ``neg_rps``
+    """Scorers for ``cross_validate``/``GridSearchCV`` (greater is better);
+    ``neg_mse_expectation`` scores ``predict_expectation``, ``neg_rps``
     ``predict_proba``.
 
     Parameters

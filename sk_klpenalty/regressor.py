@@ -105,15 +105,17 @@ class OrdinalRegressor(OrdinalNeuralNet):
         return F.one_hot(nearest, len(values)).float()
 
     def predict_expectation(self, X) -> np.ndarray:
-        """The network's output in label units (continuous, float64).
+        """The network's output in label units.
 
         Parameters
         ----------
-        X : array-like, same kind and sample shape as in ``fit``
+        X : array-like or torch Dataset
+            Samples of the kind and shape ``fit`` was given.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The output per sample (continuous, float64).
         """
         output = _one_output(self.forward(X)).float()
         return to_numpy(output).astype(np.float64) * self.y_scale_ + self.y_mean_

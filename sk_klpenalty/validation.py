@@ -1,6 +1,5 @@
-"""Checks of parameters, labels and ``X`` shared by the estimators, ``compare``
-and the command line: a clear ``ValueError``/``TypeError`` naming the
-parameter, raised before any training starts."""
+"""Checks of parameters, labels and ``X``: a clear ``ValueError``/``TypeError``
+naming the parameter, raised before any training starts."""
 
 from __future__ import annotations
 
@@ -8,14 +7,8 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn import config_context, get_config
 from sklearn.utils import check_scalar
-from sklearn.utils.validation import (
-    assert_all_finite,
-    check_array,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 __all__ = [
     "check_choices",
@@ -27,7 +20,6 @@ __all__ = [
     "check_real",
     "check_samples",
     "is_int",
-    "is_numeric_labels",
     "is_real",
 ]
 
@@ -42,18 +34,9 @@ def is_int(value) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def check_real(
-    value,
-    name: str,
-    *,
-    low: float,
-    high: float = math.inf,
-    low_inclusive=False,
-    high_inclusive=True,
-) -> float:
-    """``value`` if it is a finite real number in ``(low, high]`` (brackets per
-    ``low_inclusive``/``high_inclusive``): ``check_scalar``, refusing bools and
-    NaN too.
+def check_real(value, name: str, *, low=None, high=None, closed="neither") -> float:
+    """``check_scalar`` for a finite real number (not a bool) between ``low`` and
+    ``high``; ``closed`` is its ``include_boundaries``.
 
     Examples
     --------
@@ -66,27 +49,17 @@ def check_real(
         raise TypeError(f"{name} must be a real number, got {value!r}.")
     if is_real(value) and not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    bounded = math.isfinite(high)
-    boundaries = {(True, True): "both", (True, False): "left"}
-    boundaries |= {(False, True): "right", (False, False): "neither"}
     check_scalar(
-        value,
-        name,
-        Real,
-        min_val=low,
-        max_val=high if bounded else None,
-        include_boundaries=boundaries[low_inclusive, high_inclusive and bounded],
+        value, name, Real, min_val=low, max_val=high, include_boundaries=closed
     )
     return value
 
 
 def check_int(value, name: str, minimum: int) -> int:
-    """``value`` as an int >= ``minimum``, or raise naming ``name``."""
-    if not is_int(value):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
+    """``check_scalar`` for an int (not a bool) >= ``minimum``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r}.")
+    return int(check_scalar(value, name, Integral, min_val=minimum))
 
 
 def check_choices(values, allowed, name: str) -> tuple[str, ...]:
@@ -100,10 +73,8 @@ def check_choices(values, allowed, name: str) -> tuple[str, ...]:
 
 
 def check_labels(y, name: str = "y") -> np.ndarray:
-    """``y`` as a 1-D array of labels, with no missing ones.
-
-    Numbers (booleans become ints, an object array of numbers becomes
-    numeric) must be finite; other hashable labels are kept as they are.
+    """``y`` as a 1-D array of labels: finite numbers (booleans as ints), or
+    other hashable labels, none missing.
 
     Examples
     --------
@@ -119,19 +90,18 @@ def check_labels(y, name: str = "y") -> np.ndarray:
         y = np.array(y.tolist())  # numbers that came as objects (pandas)
     if y.dtype.kind == "b":
         return y.astype(np.int64)
-    if y.dtype.kind in "iuf":
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError(f"{name} contains NaN or infinity.")
-        return y
-    if y.dtype.kind not in "USO":
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if y.dtype.kind not in "iufUSO":
         raise ValueError(
             f"Unknown label type: {name} has dtype {y.dtype}; labels must be "
             "numbers, strings or other hashable objects."
         )
-    import pandas as pd
+    if y.dtype.kind == "O":
+        import pandas as pd
 
-    if y.dtype.kind == "O" and pd.isna(y).any():
-        raise ValueError(f"{name} contains missing labels (None or NaN).")
+        if pd.isna(y).any():
+            raise ValueError(f"{name} contains missing labels (None or NaN).")
     return y
 
 
@@ -158,8 +128,7 @@ def check_class_values(classes) -> np.ndarray:
 def check_labels_known(labels: np.ndarray, classes: np.ndarray, name: str) -> None:
     """Raise if ``labels`` holds a value missing from ``classes``."""
     known = set(classes.tolist())
-    unknown = [v for v in dict.fromkeys(labels.tolist()) if v not in known]
-    if unknown:
+    if unknown := [v for v in dict.fromkeys(labels.tolist()) if v not in known]:
         more = " ..." if len(unknown) > 5 else ""
         raise ValueError(
             f"y contains labels that are not in {name}: {unknown[:5]}{more}."
@@ -179,18 +148,15 @@ def check_device(device) -> None:
     """
     import torch
 
-    if device is None:
-        return
     try:
-        kind = torch.device(device).type
+        kind = None if device is None else torch.device(device).type
     except (RuntimeError, TypeError, ValueError):
         raise ValueError(
             f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}."
         ) from None
-    if kind in ("cpu", "meta"):
-        return
     try:
-        torch.empty(0, device=device)
+        if kind not in (None, "cpu", "meta"):
+            torch.empty(0, device=device)
     except (AssertionError, RuntimeError):
         raise ValueError(
             f"device={device!r}, but torch finds no {kind} device on this "
@@ -200,37 +166,31 @@ def check_device(device) -> None:
 
 def _check_X(X, estimator):
     """float32 arrays and uint8/uint16 images (memory maps and
-    :class:`~sk_klpenalty.data.RowView` folds included) as they are, checked
-    for NaN a chunk at a time; anything else through ``check_array`` as
-    float32."""
+    :class:`~sk_klpenalty.data.RowView` folds too) checked in place; anything
+    else through ``check_array`` as float32."""
     from .data import RowView, is_pixel_array
 
     base = X.base if isinstance(X, RowView) else X
-    if not isinstance(base, np.ndarray) or not (
+    as_is = isinstance(base, np.ndarray) and (
         base.dtype == np.float32 or is_pixel_array(base)
-    ):
-        return check_array(
-            X, allow_nd=True, dtype=np.float32, estimator=estimator, input_name="X"
-        )
-    with config_context(assume_finite=True):  # shape and sample count only
-        sample = base if base is X else base[: min(1, len(X))]
-        check_array(sample, allow_nd=True, dtype=None, estimator=estimator)
-    if base.dtype.kind == "f" and not get_config()["assume_finite"]:
-        step = max(1, 2**25 // max(1, base[:1].nbytes))  # about 32 MB a chunk
-        name = type(estimator).__name__
-        for start in range(0, len(X), step):
-            chunk = np.asarray(X[start : start + step])
-            assert_all_finite(chunk, input_name="X", estimator_name=name)
+    )
+    check = dict(allow_nd=True, estimator=estimator, input_name="X")
+    if not as_is:
+        return check_array(X, dtype=np.float32, **check)
+    if base is X:
+        check_array(X, dtype=None, **check)  # no copy, even of a memmap
+        return X
+    # A fold of rows: checked ~32 MB at a time (floats), never gathered whole.
+    step = max(1, 2**25 // max(1, base[:1].nbytes))
+    stop = max(len(X), 1) if base.dtype.kind == "f" else 1
+    for start in range(0, stop, step):
+        check_array(X[start : start + step], dtype=None, **check)
     return X
 
 
 def check_samples(estimator, X, *, reset: bool):
-    """``X`` as images (N, C, H, W) or rows (N, F), copied only where needed;
-    sets (``reset``) or checks ``n_features_in_`` and ``input_shape_``.
-
-    float32 and uint8/uint16 images (3-D or more) are used as they are (memory
-    maps stay maps); anything else becomes float32, unscaled.
-    """
+    """``X`` as rows (N, F) or images (N, C, H, W), copied only where needed;
+    sets (``reset``) or checks ``n_features_in_`` and ``input_shape_``."""
     X_array = _check_X(X, estimator)
     if X_array.ndim == 3:  # (N, H, W): greyscale images, one channel
         X_array = X_array[:, np.newaxis]

@@ -1,10 +1,6 @@
-"""Sample and class weights, carried through the batches beside ``X``.
-
-A batch's loss is ``sum_i w_i * l_i / sum_i w_i`` (scikit-learn's semantics).
-The weights travel in the batch's ``X`` as a :class:`WeightedBatch` (a dict,
-skorch's way of passing several inputs), which the estimator unpacks before
-the forward pass and reads in ``get_loss``; the labels stay as they are.
-"""
+"""Sample and class weights, carried in each batch's ``X`` as a
+:class:`WeightedBatch` (a dict, skorch's way of passing several inputs): a
+batch's loss is ``sum_i w_i * l_i / sum_i w_i``, as in scikit-learn."""
 
 from __future__ import annotations
 
@@ -25,13 +21,13 @@ __all__ = [
     "WeightedDataset",
     "accepts_sample_weight",
     "check_sample_weight",
-    "training_sample_weight",
+    "weigh_training_data",
 ]
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    """``sample_weight`` (a number: the same for every sample) as finite
-    float64 weights >= 0 of shape (n_samples,), not all 0; or ``None``.
+    """``sample_weight`` (or one number for all) as finite float64 weights >= 0
+    of shape (n_samples,), not all 0; or ``None``.
 
     Examples
     --------
@@ -79,8 +75,7 @@ def _check_class_weight(class_weight, classes: np.ndarray) -> None:
             f"weight}}, got {class_weight!r}."
         )
     known = set(classes.tolist())
-    unknown = [label for label in class_weight if label not in known]
-    if unknown:
+    if unknown := [label for label in class_weight if label not in known]:
         raise ValueError(
             f"class_weight has keys that are not classes: {unknown[:5]}; the "
             f"classes are {classes.tolist()[:10]}."
@@ -93,21 +88,19 @@ def _check_class_weight(class_weight, classes: np.ndarray) -> None:
             )
 
 
-def training_sample_weight(
-    labels, sample_weight, class_weight, classes: np.ndarray, n_samples: int
-) -> np.ndarray | None:
-    """``sample_weight`` times the class weights (scikit-learn's
-    ``compute_sample_weight``); ``None`` where all weights are equal, as the
-    weighted mean is then the plain mean."""
-    weights = check_sample_weight(sample_weight, n_samples)
-    _check_class_weight(class_weight, classes)
-    if class_weight is not None:
-        if labels is None:
+def weigh_training_data(net, X, y, sample_weight):
+    """``X`` as a :class:`WeightedDataset` with ``sample_weight`` times
+    ``net.class_weight`` (scikit-learn's ``compute_sample_weight``), and the
+    weights; ``X`` and ``None`` where all weights are equal (the plain mean)."""
+    weights = check_sample_weight(sample_weight, len(X))
+    _check_class_weight(net.class_weight, net.classes_)
+    if net.class_weight is not None:
+        if y is None:
             raise ValueError(
                 "class_weight needs the labels: pass y to fit (or use "
                 "sample_weight with a Dataset)."
             )
-        by_class = compute_sample_weight(class_weight, labels)
+        by_class = compute_sample_weight(net.class_weight, y)
         weights = by_class if weights is None else weights * by_class
         if not weights.sum() > 0:
             raise ValueError(
@@ -115,8 +108,13 @@ def training_sample_weight(
                 "sample a weight > 0."
             )
     if weights is None or len(weights) == 0 or np.all(weights == weights[0]):
-        return None
-    return weights
+        return X, None
+    if not accepts_sample_weight(getattr(net.criterion, "forward", net.criterion)):
+        raise ValueError(
+            "sample_weight and class_weight need a criterion whose forward "
+            f"takes sample_weight=; {net.criterion!r} does not."
+        )
+    return WeightedDataset(net.get_dataset(X, y), weights), weights
 
 
 class WeightedBatch(dict):

@@ -15,8 +15,8 @@ from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty import data as data_module
 from sk_klpenalty.data import (
     ArrayDataset,
-    BatchCollate,
     RowView,
+    collate_batch,
     is_pixel_array,
     pixels_to_float,
     serves_batches,
@@ -46,14 +46,14 @@ def test_array_dataset_shares_float32_memory_and_fills_in_missing_labels():
 def test_collate_passes_batches_through_and_gives_user_collates_samples():
     dataset = ArrayDataset(np.arange(6, dtype=np.float32).reshape(3, 2), [5, 6, 7])
     batch = dataset.__getitems__([0, 2])
-    X, y = BatchCollate(default_collate)(batch)
+    X, y = collate_batch(batch, default_collate)
     assert torch.equal(X, torch.tensor([[0.0, 1.0], [4.0, 5.0]]))
     seen = []
-    BatchCollate(lambda samples: seen.extend(samples))(batch)
+    collate_batch(batch, lambda samples: seen.extend(samples))
     assert [int(label) for _, label in seen] == [5, 7]
     weighted = WeightedDataset(dataset, [1.0, 2.0, 3.0])
     seen.clear()
-    BatchCollate(lambda samples: seen.extend(samples))(weighted.__getitems__([2]))
+    collate_batch(weighted.__getitems__([2]), seen.extend)
     assert seen[0][0]["sample_weight"].item() == 3.0 and int(seen[0][1]) == 7
 
 

@@ -12,9 +12,10 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from sk_klpenalty import KLPenaltyClassifier, precision
+from sk_klpenalty import KLPenaltyClassifier
+from sk_klpenalty import data as data_module
+from sk_klpenalty.data import bf16_supported
 from sk_klpenalty.modules import SimpleCNN
-from sk_klpenalty.precision import bf16_supported
 
 FAST = {"max_epochs": 3, "batch_size": 32, "random_state": 0}
 
@@ -29,7 +30,7 @@ def fit_recording_warnings(clf, X, y):
 @pytest.fixture
 def no_bf16(monkeypatch):
     """A device without bf16 (a GPU older than Ampere)."""
-    monkeypatch.setattr(precision, "bf16_supported", lambda device="cpu": False)
+    monkeypatch.setattr(data_module, "bf16_supported", lambda device="cpu": False)
 
 
 def test_bf16_fits_and_predicts_on_this_machine(tiny_images):
@@ -160,7 +161,7 @@ def test_bf16_model_loaded_where_bf16_is_unsupported_predicts_in_fp32(
     clf = KLPenaltyClassifier(precision="bf16", **FAST).fit(X, y)
     expected = clf.predict_proba(X)
     data = pickle.dumps(clf)
-    monkeypatch.setattr(precision, "bf16_supported", lambda device="cpu": False)
+    monkeypatch.setattr(data_module, "bf16_supported", lambda device="cpu": False)
     loaded = pickle.loads(data)
     proba = loaded.predict_proba(X)
     assert proba.dtype == np.float32

@@ -4,7 +4,7 @@ import threading
 
 import torch
 
-from sk_klpenalty.seeding import seeded
+from sk_klpenalty.base import seeded
 
 CPU = torch.device("cpu")
 

@@ -30,9 +30,9 @@ from sk_klpenalty.validation import (
 )
 def test_check_real_names_the_parameter_and_the_interval(value, error):
     with pytest.raises(error, match="sigma_decay"):
-        check_real(value, "sigma_decay", low=0.0, high=1.0)
-    check_real(1.0, "sigma_decay", low=0.0, high=1.0)
-    check_real(0.0, "alpha", low=0.0, low_inclusive=True)
+        check_real(value, "sigma_decay", low=0.0, high=1.0, closed="right")
+    check_real(1.0, "sigma_decay", low=0.0, high=1.0, closed="right")
+    check_real(0.0, "alpha", low=0.0, closed="left")
 
 
 def test_labels_are_1d_finite_numbers_or_other_labels_without_gaps():

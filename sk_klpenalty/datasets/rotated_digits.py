@@ -74,9 +74,8 @@ def load_rotated_digits(
     X : ndarray of shape (1797 * n_rotations, 1, image_size, image_size)
         The images, float32 in [0, 1].
     y : ndarray of shape (1797 * n_rotations,)
-        The angle bins (int64): class ``k`` holds the angles in
-        ``[edges[k], edges[k+1])``, ``edges = np.linspace(-max_angle, max_angle,
-        n_classes + 1)``.
+        The int64 class: ``k`` holds the angles in ``[edges[k], edges[k+1])``,
+        ``edges = np.linspace(-max_angle, max_angle, n_classes + 1)``.
     angles : ndarray of shape (1797 * n_rotations,)
         Each sample's angle in degrees; returned if ``return_angles``.
     groups : ndarray of shape (1797 * n_rotations,)
@@ -94,7 +93,9 @@ def load_rotated_digits(
     True
     """
     n_classes = check_int(n_classes, "n_classes", 2)
-    max_angle = float(check_real(max_angle, "max_angle", low=0.0, high=180.0))
+    max_angle = float(
+        check_real(max_angle, "max_angle", low=0.0, high=180.0, closed="right")
+    )
     n_rotations = check_int(n_rotations, "n_rotations", 1)
     image_size = check_int(image_size, "image_size", 8)
     rng = _check_random_state(random_state)

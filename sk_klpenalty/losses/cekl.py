@@ -48,28 +48,6 @@ def _values(class_values, logits: torch.Tensor) -> torch.Tensor:
     return values
 
 
-def _loss(logits, target, rows, alpha, ce_weight, class_values, sample_weight):
-    """The loss with the targets ``p = rows(values, target)`` (B, K):
-    ``-sum_k w_k log q_k + alpha * sum_k p_k log p_k``, ``w = ce_weight *
-    onehot(target) + alpha * p``, one product with ``log q``."""
-    alpha, ce_weight = check_weights(alpha, ce_weight)
-    logits = logits.float()
-    if alpha == 0 and sample_weight is None:  # exactly torch's cross-entropy
-        return ce_weight * F.cross_entropy(logits, target)
-    log_q = torch.log_softmax(logits, dim=1)
-    with torch.no_grad():
-        p = (
-            rows(_values(class_values, logits), target)
-            if alpha
-            else torch.zeros_like(log_q)
-        )
-        w = (alpha * p).scatter_add_(
-            1, target.unsqueeze(1), torch.full_like(p[:, :1], ce_weight)
-        )
-        constant = alpha * torch.special.xlogy(p, p).sum(dim=1)
-    return weighted_mean(constant - (w * log_q).sum(dim=1), sample_weight)
-
-
 def ce_kl_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -83,26 +61,25 @@ def ce_kl_loss(
 ) -> torch.Tensor:
     """Batch mean of ``ce_weight * CE + alpha * KL(p_sigma(v[t]) || softmax(logits))``.
 
-    ``sigma=0`` is the one-hot limit; ``ce_weight=0`` is DLDL/SORD.
-
     Parameters
     ----------
     logits, target : tensors of shape (B, K) and (B,)
-        Scores of any float dtype (the loss is float32) and class indices.
+        Scores (the loss is computed in float32) and class indices.
     alpha, ce_weight : float
         Weights of the KL penalty and the cross-entropy, >= 0, not both 0.
     sigma : float
-        Width of the target (>= 0) in units of ``class_values``.
+        Width of the target (>= 0; 0 is one-hot) in units of ``class_values``.
     class_values : tensor of shape (K,), optional
         Numeric value of each class; defaults to ``0..K-1``.
     sample_weight : tensor of shape (B,), optional
         Weights ``w``: the loss is ``sum_i w_i l_i / sum_i w_i``.
     kernel : {"gaussian", "laplace"}, default="gaussian"
-        The target: see :func:`gaussian_targets`, :func:`laplace_targets`.
+        The target's shape (:func:`gaussian_targets`, :func:`laplace_targets`).
 
     Returns
     -------
     scalar tensor
+        The (weighted) batch mean.
 
     Examples
     --------
@@ -111,19 +88,14 @@ def ce_kl_loss(
     >>> bool(loss == F.cross_entropy(logits, target))
     True
     """
-    sigma, kernel = check_nonnegative(sigma, "sigma"), check_kernel(kernel)
-
-    def rows(values, index):
-        return kernel_targets(kernel, values, values[index], sigma)
-
-    return _loss(logits, target, rows, alpha, ce_weight, class_values, sample_weight)
+    criterion = CEKLLoss(alpha, check_nonnegative(sigma, "sigma"), class_values)
+    criterion.kernel, criterion.ce_weight = check_kernel(kernel), ce_weight
+    return criterion(logits, target, sample_weight)
 
 
 class CEKLLoss(nn.Module):
-    """:func:`~sk_klpenalty.losses.ce_kl_loss` as a skorch ``criterion``.
-
-    Its parameters may change between batches (the sigma schedule sets
-    ``sigma``).
+    """:func:`~sk_klpenalty.losses.ce_kl_loss` as a skorch ``criterion`` (the
+    sigma schedule sets ``sigma`` between epochs).
 
     Parameters
     ----------
@@ -152,13 +124,26 @@ class CEKLLoss(nn.Module):
         self.register_buffer("class_values", class_values)
 
     def forward(self, logits, target, sample_weight=None) -> torch.Tensor:
-        """The (weighted) mean loss of a batch of logits and class indices."""
-        params = self.alpha, self.ce_weight, self.class_values
-        return _loss(logits, target, self.target_distribution, *params, sample_weight)
+        """The (weighted) mean loss of a batch of logits and class indices:
+        ``-sum_k w_k log q_k + alpha * sum_k p_k log p_k`` with the targets
+        ``p`` and ``w = ce_weight * onehot + alpha * p``."""
+        alpha, ce_weight = check_weights(self.alpha, self.ce_weight)
+        logits = logits.float()
+        if alpha == 0 and sample_weight is None:  # exactly torch's cross-entropy
+            return ce_weight * F.cross_entropy(logits, target)
+        log_q = torch.log_softmax(logits, dim=1)
+        with torch.no_grad():
+            values = _values(self.class_values, logits)
+            zeros = torch.zeros_like(log_q)
+            p = self.target_distribution(values, target) if alpha else zeros
+            w = (alpha * p).scatter_add_(
+                1, target.unsqueeze(1), torch.full_like(p[:, :1], ce_weight)
+            )
+            constant = alpha * torch.special.xlogy(p, p).sum(dim=1)
+        return weighted_mean(constant - (w * log_q).sum(dim=1), sample_weight)
 
     def target_distribution(self, values, index) -> torch.Tensor:
-        """Target rows (B, K) of the class indices ``index`` (B,), given the
-        float class ``values`` (K,); the controls override it."""
+        """Target rows (B, K) of class indices ``index`` given ``values`` (K,)."""
         return kernel_targets(self.kernel, values, values[index], self.sigma)
 
     def extra_repr(self) -> str:
@@ -169,8 +154,8 @@ class CEKLLoss(nn.Module):
 
 
 class UniformSmoothingKLLoss(CEKLLoss):
-    """Control: KL to label smoothing ``(1 - eps) * onehot + eps / K`` with the
-    mean entropy of the kernel's rows: as much smoothing, no order.
+    """Control: label smoothing ``(1 - eps) * onehot + eps / K`` as entropic as
+    the kernel's rows on average: as much smoothing, no order.
 
     Examples
     --------
@@ -190,7 +175,7 @@ class UniformSmoothingKLLoss(CEKLLoss):
 
 @functools.lru_cache(maxsize=64)
 def _uniform_eps(kernel: str, values: tuple, sigma: float) -> float:
-    """The smoothing of the kernel's mean entropy (computed once per sigma)."""
+    """The smoothing of the kernel's mean entropy (once per sigma)."""
     values = torch.tensor(values)
     rows = kernel_targets(kernel, values, values, sigma)
     entropy = -torch.special.xlogy(rows, rows).sum(dim=1).mean().item()
@@ -203,11 +188,12 @@ def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
     Parameters
     ----------
     entropy, n_classes : float, int
-        The entropy in nats, clipped to ``[0, log K]``, and ``K``.
+        The entropy in nats (clipped to ``[0, log K]``), and ``K``.
 
     Returns
     -------
-    float in [0, 1]
+    float
+        The smoothing, in [0, 1].
 
     Examples
     --------
@@ -230,14 +216,7 @@ def smoothing_for_entropy(entropy: float, n_classes: int) -> float:
 
 class PermutedGaussianKLLoss(CEKLLoss):
     """Control: the kernel penalty over the classes in a fixed random order
-    (class ``k`` takes the value of class ``perm[k]``).
-
-    Parameters
-    ----------
-    alpha, sigma, class_values, kernel, ce_weight :
-        As in :class:`CEKLLoss`.
-    seed : int, default=0
-        Seeds the permutation.
+    (class ``k`` takes the value of class ``perm[k]``; ``seed`` fixes ``perm``).
 
     Examples
     --------
@@ -260,7 +239,7 @@ class PermutedGaussianKLLoss(CEKLLoss):
         self.seed = seed
 
     def permutation(self, n_classes: int) -> torch.Tensor:
-        """The permutation ``perm`` of ``0..n_classes-1`` that ``seed`` fixes."""
+        """The permutation ``perm`` of ``0..n_classes-1``."""
         generator = torch.Generator().manual_seed(int(self.seed))
         return torch.randperm(n_classes, generator=generator)
 

@@ -1,4 +1,4 @@
-"""CORN (Shi, Cao & Raschka 2021; coral-pytorch): output ``k`` of ``K - 1`` is
+"""CORN (Shi, Cao & Raschka 2023; coral-pytorch): output ``k`` of ``K - 1`` is
 ``P(y > k | y > k - 1) = sigmoid(z_k)``, trained on the samples with ``y >= k``.
 ``P(y > k) = prod_{j <= k} sigmoid(z_j)`` never grows with ``k``: rank-consistent.
 """
