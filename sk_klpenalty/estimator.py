@@ -7,7 +7,8 @@ import torch
 from skorch.callbacks import Callback
 
 from .base import OrdinalNeuralNet
-from .data import ArrayDataset  # noqa: F401 (models pickled by 0.1.0 name it here)
+from .data import PRECISIONS, ArrayDataset, bf16_supported  # noqa: F401 (0.1.0's)
+from .decode import DECODES  # noqa: F401 (release 0.1.0 exported it from here)
 from .losses import CEKLLoss
 from .losses.targets import check_kernel, check_weights
 from .validation import check_real

@@ -24,6 +24,7 @@ __all__ = [
     "quadratic_weighted_kappa",
     "ordinal_metrics",
     "ordinal_scorers",
+    "neg_mse_expectation",
     "neg_ranked_probability_score",
 ]
 
@@ -227,15 +228,19 @@ def ordinal_scorers(within: float = 1.0) -> dict:
         "accuracy": "accuracy",
         "qwk": make_scorer(quadratic_weighted_kappa),
         "within_k": make_scorer(within_k_accuracy, k=within),
-        "neg_mse_expectation": make_scorer(
-            mean_squared_error,
-            greater_is_better=False,
-            response_method=("predict_expectation",),
-        ),
+        "neg_mse_expectation": neg_mse_expectation,
         "neg_rps": neg_ranked_probability_score,
         "neg_amae": make_scorer(amae, greater_is_better=False),
         "neg_mmae": make_scorer(mmae, greater_is_better=False),
     }
+
+
+#: Scorer: minus the MSE of ``estimator.predict_expectation(X)``.
+neg_mse_expectation = make_scorer(
+    mean_squared_error,
+    greater_is_better=False,
+    response_method=("predict_expectation",),
+)
 
 
 def neg_ranked_probability_score(estimator, X, y) -> float:
