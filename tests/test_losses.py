@@ -147,17 +147,6 @@ def test_changing_sigma_or_class_values_between_epochs_takes_effect():
             logits, target, alpha=1.0, sigma=2.5, class_values=criterion.class_values
         ),
     )
-    criterion.class_values.mul_(2)  # in place
-    torch.testing.assert_close(
-        criterion(logits, target),
-        ce_kl_loss(
-            logits,
-            target,
-            alpha=1.0,
-            sigma=2.5,
-            class_values=torch.tensor([0.0, 2.0, 4.0, 20.0, 40.0]),
-        ),
-    )
     criterion.sigma, criterion.class_values = 1.0, None
     torch.testing.assert_close(criterion(logits, target), first)
 

@@ -97,6 +97,9 @@ class CEKLLoss(nn.Module):
     """:func:`~sk_klpenalty.losses.ce_kl_loss` as a skorch ``criterion`` (the
     sigma schedule sets ``sigma`` between epochs).
 
+    A parameter set on it takes effect at the next batch; the class values by
+    assigning a new tensor (an in-place change is not seen).
+
     Parameters
     ----------
     alpha, sigma, class_values, kernel, ce_weight :
@@ -131,26 +134,50 @@ class CEKLLoss(nn.Module):
         logits = logits.float()
         if alpha == 0 and sample_weight is None:  # exactly torch's cross-entropy
             return ce_weight * F.cross_entropy(logits, target)
+        weights, constants = self._weight_table(logits, alpha, ce_weight)
         log_q = torch.log_softmax(logits, dim=1)
-        with torch.no_grad():
+        per_row = constants[target] - (weights[target] * log_q).sum(dim=1)
+        return weighted_mean(per_row, sample_weight)
+
+    @torch.no_grad()
+    def _weight_table(self, logits, alpha, ce_weight) -> tuple:
+        """``w`` and ``alpha * sum_k p_k log p_k`` of every class (K, K) and
+        (K,): a batch gathers its rows, so the penalty costs about what the
+        cross-entropy does. Rebuilt when a parameter, the class values (a new
+        tensor) or the device changes."""
+        key = (repr(self), self.class_values, logits.device, logits.shape[1])
+        cached = getattr(self, "_table", None)  # (absent in 0.1.0's pickles)
+        if cached is None or not _same_key(cached[0], key):
             values = _values(self.class_values, logits)
-            zeros = torch.zeros_like(log_q)
-            p = self.target_distribution(values, target) if alpha else zeros
+            n_classes = len(values)
+            classes = torch.arange(n_classes, device=logits.device)
+            if alpha:
+                p = self.target_distribution(values, classes)
+            else:
+                p = torch.zeros(n_classes, n_classes, device=logits.device)
             w = (alpha * p).scatter_add_(
-                1, target.unsqueeze(1), torch.full_like(p[:, :1], ce_weight)
+                1, classes.unsqueeze(1), torch.full_like(p[:, :1], ce_weight)
             )
-            constant = alpha * torch.special.xlogy(p, p).sum(dim=1)
-        return weighted_mean(constant - (w * log_q).sum(dim=1), sample_weight)
+            self._table = key, (w, alpha * torch.special.xlogy(p, p).sum(dim=1))
+        return self._table[1]
 
     def target_distribution(self, values, index) -> torch.Tensor:
         """Target rows (B, K) of class indices ``index`` given ``values`` (K,)."""
         return kernel_targets(self.kernel, values, values[index], self.sigma)
 
-    def extra_repr(self) -> str:
+    def extra_repr(self) -> str:  # every parameter: the table's key
         return (
             f"alpha={self.alpha}, sigma={self.sigma}, kernel={self.kernel!r}, "
             f"ce_weight={self.ce_weight}"
         )
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "_table": None}  # a cache
+
+
+def _same_key(old: tuple, new: tuple) -> bool:
+    # The class values by identity: PenaltySchedule sets a new tensor per fit.
+    return old[0] == new[0] and old[1] is new[1] and old[2:] == new[2:]
 
 
 class UniformSmoothingKLLoss(CEKLLoss):
@@ -237,6 +264,9 @@ class PermutedGaussianKLLoss(CEKLLoss):
     ) -> None:
         super().__init__(alpha, sigma, class_values, kernel, ce_weight)
         self.seed = seed
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, seed={self.seed}"
 
     def permutation(self, n_classes: int) -> torch.Tensor:
         """The permutation ``perm`` of ``0..n_classes-1``."""
