@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 
 from sklearn.base import clone
 
@@ -40,10 +41,16 @@ class Config:
         return clone(estimator).set_params(**self.params)
 
 
-def setting_name(alpha: float, sigma: float, sigma_decay: float = 1.0) -> str:
-    """``"alpha=1 sigma=2"``, with ``" decay=0.95"`` when sigma decays."""
-    decay = f" decay={sigma_decay:g}" if sigma_decay != 1 else ""
-    return f"alpha={alpha:g} sigma={sigma:g}{decay}"
+def setting_name(params: Mapping) -> str:
+    """``"alpha=1 sigma=2 lr=0.01"``: the settings as names show them, with
+    ``decay=0.95`` for a ``sigma_decay`` other than 1."""
+    return " ".join(
+        f"{'decay' if k == 'sigma_decay' else k}={v:g}"
+        if isinstance(v, Real)
+        else f"{k}={v}"
+        for k, v in params.items()
+        if not (k == "sigma_decay" and v == 1)
+    )
 
 
 def penalty_configs(
@@ -56,8 +63,7 @@ def penalty_configs(
             for decay in sigma_decays:
                 params = {"alpha": alpha, "sigma": float(sigma)}
                 params["sigma_decay"] = float(decay)
-                name = setting_name(alpha, sigma, decay)
-                configs.append(Config(name, "penalty", params))
+                configs.append(Config(setting_name(params), "penalty", params))
     return configs
 
 

@@ -107,7 +107,8 @@ def chosen_table(records) -> list[list[str]]:
     the line on how often each won."""
     chosen = chosen_settings(records)
     chosen = chosen[chosen["train_size"] == chosen["train_size"].max()]
-    chosen = chosen.assign(name=[setting_name(*r) for r in chosen.iloc[:, 3:].values])
+    settings = chosen[["alpha", "sigma", "sigma_decay"]].to_dict("records")
+    chosen = chosen.assign(name=[setting_name(r) for r in settings])
     rows = [
         [str(int(r)), str(int(f)), n] for r, f, n in chosen.iloc[:, [1, 2, 6]].values
     ]

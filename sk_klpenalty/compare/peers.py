@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from sklearn.base import clone
 
-from .configs import Config
+from .configs import Config, setting_name
+from .store import plain
 
 __all__ = ["PEERS", "PeerConfig", "check_peers", "describe_peers", "peer_configs"]
 
@@ -108,18 +109,17 @@ def peer_configs(
 
 def _describe(params: Mapping, laplace_implied: bool) -> str:
     """`` (laplace sigma=2)``: the settings that tell peers apart."""
-    parts = []
-    if "kernel" in params and not (laplace_implied and params["kernel"] == "laplace"):
-        parts.append(str(params["kernel"]))
-    if params.get("ce_weight", 1.0) not in (0.0, 1.0):
-        parts.append(f"ce_weight={params['ce_weight']:g}")
-    if "alpha" in params and params.get("ce_weight", 1.0) != 0:
-        parts.append(f"alpha={params['alpha']:g}")
-    if "sigma" in params:
-        parts.append(f"sigma={params['sigma']:g}")
-    if params.get("sigma_decay", 1.0) != 1:
-        parts.append(f"decay={params['sigma_decay']:g}")
-    return f" ({' '.join(parts)})" if parts else ""
+    parts = [params.get("kernel")]
+    if laplace_implied and parts[0] == "laplace":
+        parts = []
+    shown = ["ce_weight", "alpha", "sigma", "sigma_decay"]
+    if params.get("ce_weight", 1.0) in (0.0, 1.0):
+        shown.remove("ce_weight")
+    if params.get("ce_weight", 1.0) == 0:
+        shown.remove("alpha")
+    parts.append(setting_name({k: params[k] for k in shown if k in params}))
+    text = " ".join(str(part) for part in parts if part)
+    return f" ({text})" if text else ""
 
 
 def describe_peers(configs: Iterable[Config], estimator) -> dict:
@@ -136,10 +136,3 @@ def describe_peers(configs: Iterable[Config], estimator) -> dict:
             **{name: plain(params[name]) for name in shown},
         }
     return described
-
-
-def plain(value):
-    """``value`` as JSON can hold it: a class or function by its name."""
-    if isinstance(value, bool | int | float | str | type(None)):
-        return value
-    return getattr(value, "__name__", repr(value))
