@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..metrics import METRICS
-from .configs import BASELINE
-from .peers import PEERS
+from .configs import BASELINE, PEERS
 from .sections import BY, DELTA, learning_curve_frame, markdown, stat_table
 from .stats import paired_differences, summarise
 from .store import json_safe, make_folder

@@ -22,10 +22,18 @@ from ..regressor import OrdinalRegressor
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from . import defaults
-from .configs import best_penalty, control_configs, penalty_configs
+from .configs import (
+    best_penalty,
+    check_inner_folds,
+    check_peers,
+    control_configs,
+    describe_peers,
+    fit_nested,
+    nested_config,
+    peer_configs,
+    penalty_configs,
+)  # fmt: skip
 from .folds import check_train_sizes, make_splits, make_tasks, resolve_cv
-from .nested import check_inner_folds, fit_nested, nested_config
-from .peers import check_peers, describe_peers, peer_configs
 from .progress import Progress, planned_batches
 from .report import CompareResult
 from .store import JobFiles, describe_job, history_curve

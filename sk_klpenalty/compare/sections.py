@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 
 import numpy as np
 
-from .nested import NESTED, chosen_table
+from .configs import NESTED, chosen_settings, setting_name
 from .stats import learning_curve
 from .store import CURVE_VALUES
 
@@ -217,14 +218,21 @@ def _nested_section(result) -> list[str]:
     inner_cv = tune.get("inner_cv", "?")
     inner_cv = f"{inner_cv}-fold stratified" if inner_cv.isdigit() else inner_cv
     scoring = tune.get("inner_scoring", "?").strip("'")
-    rows, chosen = chosen_table(result.records)
+    chosen = chosen_settings(result.records)  # per outer fold, at the largest size
+    chosen = chosen[chosen["train_size"] == chosen["train_size"].max()]
+    names = [setting_name(r) for r in chosen.iloc[:, 3:].to_dict("records")]
+    rows = [
+        [str(r), str(f), n]
+        for r, f, n in zip(chosen["repeat"], chosen["fold"], names, strict=True)
+    ]
+    won = ", ".join(f"{k} ({n} of {len(names)})" for k, n in Counter(names).items())
     return [
         "", "## Tuned penalty (nested cross-validation)", "",
         "On each outer training fold a `GridSearchCV` over the penalty settings "
         f"(inner folds: {inner_cv}; scoring: `{scoring}`) chose one; its refit was "
         f"scored on the outer test fold as the row `{NESTED}`.", "",
         *markdown_table(["repeat", "outer fold", "chosen setting"], rows), "",
-        chosen,
+        f"Chosen: {won}.",
     ]  # fmt: skip
 
 
