@@ -45,6 +45,7 @@ class CompareResult:
         Parameters
         ----------
         search : GridSearchCV or RandomizedSearchCV, fitted
+            Over ``alpha``, with ``alpha=0`` among its candidates.
         test_train_ratio : float, optional
             See :func:`~sk_klpenalty.compare.search.search_records`.
 
@@ -132,6 +133,7 @@ class CompareResult:
         Returns
         -------
         str
+            The header, the tables and the sections the job has.
         """
         return markdown(self, compare_metrics)
 
