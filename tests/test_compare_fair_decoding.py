@@ -4,8 +4,7 @@ import pytest
 
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.compare import compare_penalty
-from sk_klpenalty.compare.report import fmt
-from sk_klpenalty.compare.sections import FAIR_DECODES
+from sk_klpenalty.compare.sections import FAIR_DECODES, fmt
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from conftest import FITS, RecordingClassifier
 from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty
+from sk_klpenalty.compare.configs import NESTED
 from sk_klpenalty.compare.folds import (
     RepeatedStratifiedGroupKFold,
     fold_seed,
     make_splits,
 )
-from sk_klpenalty.compare.nested import NESTED
 
 
 @pytest.fixture(scope="module")

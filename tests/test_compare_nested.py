@@ -7,8 +7,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from sk_klpenalty.compare import compare_penalty
 from sk_klpenalty.compare import runner as compare_runner
+from sk_klpenalty.compare.configs import NESTED, chosen_settings
 from sk_klpenalty.compare.folds import fold_seed
-from sk_klpenalty.compare.nested import NESTED, chosen_settings
 
 
 @pytest.fixture(scope="module")

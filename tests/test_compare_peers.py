@@ -17,8 +17,8 @@ from sk_klpenalty import (
 )
 from sk_klpenalty.compare import compare_penalty
 from sk_klpenalty.compare import runner as compare_runner
+from sk_klpenalty.compare.configs import PEERS, PeerConfig, peer_configs
 from sk_klpenalty.compare.folds import fold_seed
-from sk_klpenalty.compare.peers import PEERS, PeerConfig, peer_configs
 
 TINY = {"max_epochs": 1, "batch_size": 32}
 PEER_NAMES = {

@@ -5,8 +5,7 @@ import pytest
 
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.compare import progress as progress_module
-from sk_klpenalty.compare.configs import Config
-from sk_klpenalty.compare.nested import nested_config
+from sk_klpenalty.compare.configs import Config, nested_config
 from sk_klpenalty.compare.progress import (
     BatchCounter,
     Progress,

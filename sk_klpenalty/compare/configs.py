@@ -1,13 +1,27 @@
-"""What the report compares: the baseline, the penalty grid and the controls."""
+"""What the report compares: the baseline, the penalty grid, the controls,
+the peers (the methods a user with ordered labels would otherwise pick, see
+the user guide's methods page) and the penalty tuned by nested
+cross-validation (an inner ``GridSearchCV`` on each outer training fold)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
+import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
 
-__all__ = ["BASELINE", "Config", "best_penalty", "control_configs", "penalty_configs"]
+from .store import plain
+
+__all__ = [
+    "BASELINE", "NESTED", "PEERS", "Config", "PeerConfig", "best_penalty",
+    "check_inner_folds", "check_peers", "chosen_settings", "control_configs",
+    "describe_peers", "fit_nested", "nested_config", "peer_configs",
+    "penalty_configs",
+]  # fmt: skip
 
 BASELINE = "baseline"
 
@@ -40,10 +54,16 @@ class Config:
         return clone(estimator).set_params(**self.params)
 
 
-def setting_name(alpha: float, sigma: float, sigma_decay: float = 1.0) -> str:
-    """``"alpha=1 sigma=2"``, with ``" decay=0.95"`` when sigma decays."""
-    decay = f" decay={sigma_decay:g}" if sigma_decay != 1 else ""
-    return f"alpha={alpha:g} sigma={sigma:g}{decay}"
+def setting_name(params: Mapping) -> str:
+    """``"alpha=1 sigma=2 lr=0.01"``: the settings as names show them, with
+    ``decay=0.95`` for a ``sigma_decay`` other than 1."""
+    return " ".join(
+        f"{'decay' if k == 'sigma_decay' else k}={v:g}"
+        if isinstance(v, Real)
+        else f"{k}={v}"
+        for k, v in params.items()
+        if not (k == "sigma_decay" and v == 1)
+    )
 
 
 def penalty_configs(
@@ -56,8 +76,7 @@ def penalty_configs(
             for decay in sigma_decays:
                 params = {"alpha": alpha, "sigma": float(sigma)}
                 params["sigma_decay"] = float(decay)
-                name = setting_name(alpha, sigma, decay)
-                configs.append(Config(name, "penalty", params))
+                configs.append(Config(setting_name(params), "penalty", params))
     return configs
 
 
@@ -86,3 +105,216 @@ def best_penalty(records: list[dict], configs: list[Config], decode: str) -> Con
     mse = records[records["decode"] == decode].groupby("config")["mse"].mean()
     best = mse.reindex(names).idxmin()  # ties: the first in the grid
     return next(c for c in configs if c.name == best)
+
+
+PEERS = ("regression", "soft-labels", "laplace", "corn")
+_LABELS = {
+    "regression": "regression",
+    "soft-labels": "soft labels only",
+    "laplace": "Laplace kernel",
+    "corn": "CORN",
+}
+# The report states these settings of each peer. A peer of another class
+# takes none of them from the user's estimator, nor how it decodes.
+_SHOWN = ("criterion", "kernel", "ce_weight", "alpha", "sigma", "sigma_decay")
+
+
+@dataclass(frozen=True)
+class PeerConfig(Config):
+    """A configuration of another estimator class, built from the user's
+    estimator's shared parameters (network, epochs, ``module__*``...).
+    """
+
+    estimator_class: type | None = field(default=None, hash=False)
+
+    @property
+    def alpha(self) -> float:
+        return math.nan  # no penalty weight: not an alpha=0 baseline
+
+    def make_estimator(self, estimator):
+        own = set(self.estimator_class().get_params(deep=False))
+        own -= {*_SHOWN, "decode"}
+        shared = {
+            name: clone(value, safe=False)
+            for name, value in estimator.get_params(deep=False).items()
+            if name in own or ("__" in name and not name.startswith("criterion__"))
+        }
+        return self.estimator_class(**shared).set_params(**self.params)
+
+
+def check_peers(peers, peer_params) -> tuple[tuple[str, ...], dict]:
+    """The peers' names (``"all"`` for every one) and their parameters, checked."""
+    peers = () if peers is None else (peers,) if isinstance(peers, str) else peers
+    peers = PEERS if "all" in peers else tuple(dict.fromkeys(peers))
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        raise ValueError(
+            f"peers must be 'all' or names from {PEERS}, got {unknown[0]!r}."
+        )
+    peer_params = {} if peer_params is None else peer_params
+    if not isinstance(peer_params, Mapping) or not all(
+        isinstance(v, Mapping) for v in peer_params.values()
+    ):
+        raise TypeError(
+            "peer_params must map peer names to dicts of parameters, e.g. "
+            "{'soft-labels': {'sigma': 1.0}}."
+        )
+    stray = [name for name in peer_params if name not in peers]
+    if stray:
+        raise ValueError(
+            f"peer_params has settings for {stray[0]!r}, which is not among the "
+            f"peers compared ({', '.join(peers) or 'none'})."
+        )
+    return peers, {name: dict(params) for name, params in peer_params.items()}
+
+
+def peer_configs(
+    peers: Iterable[str], peer_params: Mapping[str, dict], best: Config | None
+) -> list[Config]:
+    """One configuration per peer; the penalty peers use ``best``'s setting
+    (without one: alpha 1 and the estimator's own sigma and decay)."""
+    from ..corn import CORNClassifier
+    from ..regressor import OrdinalRegressor
+
+    penalty = {} if best is None else best.params
+    setting = {k: penalty[k] for k in ("alpha", "sigma", "sigma_decay") if k in penalty}
+    setting.setdefault("alpha", 1.0)
+    defaults = {
+        "regression": (OrdinalRegressor, {}),
+        "corn": (CORNClassifier, {}),
+        "laplace": (None, {**setting, "kernel": "laplace", "ce_weight": 1.0}),
+        "soft-labels": (
+            None,
+            {**setting, "alpha": 1.0, "kernel": "laplace", "ce_weight": 0.0},
+        ),
+    }
+    configs = []
+    for peer in peers:
+        estimator_class, params = defaults[peer]
+        params = {**params, **peer_params.get(peer, {})}
+        name = f"peer: {_LABELS[peer]}{_describe(params, peer == 'laplace')}"
+        if estimator_class is None:
+            configs.append(Config(name, peer, params))
+        else:
+            configs.append(PeerConfig(name, peer, params, estimator_class))
+    return configs
+
+
+def _describe(params: Mapping, laplace_implied: bool) -> str:
+    """`` (laplace sigma=2)``: the settings that tell peers apart."""
+    parts = [params.get("kernel")]
+    if laplace_implied and parts[0] == "laplace":
+        parts = []
+    shown = ["ce_weight", "alpha", "sigma", "sigma_decay"]
+    if params.get("ce_weight", 1.0) in (0.0, 1.0):
+        shown.remove("ce_weight")
+    if params.get("ce_weight", 1.0) == 0:
+        shown.remove("alpha")
+    parts.append(setting_name({k: params[k] for k in shown if k in params}))
+    text = " ".join(str(part) for part in parts if part)
+    return f" ({text})" if text else ""
+
+
+def describe_peers(configs: Iterable[Config], estimator) -> dict:
+    """``{name: {"estimator": class name, parameter: value, ...}}``: the loss
+    settings of each peer (and any parameter the user set), for the report."""
+    described = {}
+    for config in configs:
+        model = config.make_estimator(estimator)
+        params = model.get_params(deep=False)
+        shown = [n for n in _SHOWN if n in params]
+        shown += sorted(set(config.params) - set(_SHOWN))
+        described[config.name] = {
+            "estimator": type(model).__name__,
+            **{name: plain(params[name]) for name in shown},
+        }
+    return described
+
+
+#: Name of the nested configuration in tables and files.
+NESTED = "tuned penalty (nested)"
+
+
+def nested_config(
+    configs: list[Config], estimator, inner_cv, inner_scoring, decode: str
+) -> Config:
+    """The nested configuration over the penalty settings of ``configs``,
+    checked before any fit: two settings or more, ``inner_cv``, ``inner_scoring``.
+    """
+    from sklearn.metrics import check_scoring
+
+    grid = [
+        {name: [value] for name, value in c.params.items()}
+        for c in configs
+        if c.kind == "penalty"
+    ]
+    if len(grid) < 2:
+        raise ValueError(
+            "tune='nested' chooses among penalty settings: give at least two "
+            "(e.g. alphas=(0, 0.5, 1) or sigmas=(1, 2)); with one there is "
+            "nothing to tune."
+        )
+    if isinstance(inner_cv, bool) or (isinstance(inner_cv, Integral) and inner_cv < 2):
+        raise ValueError(
+            f"inner_cv must be an int >= 2 or a splitter, got {inner_cv!r}."
+        )
+    try:
+        check_scoring(clone(estimator).set_params(decode=decode), scoring=inner_scoring)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"inner_scoring: {error}") from None
+    params = {"grid": grid, "inner_cv": inner_cv, "inner_scoring": inner_scoring}
+    return Config(NESTED, "nested", {**params, "decode": decode})
+
+
+def _inner_cv(inner_cv, seed: int, grouped: bool):
+    """An int ``inner_cv``: that many shuffled stratified (group) folds."""
+    if not isinstance(inner_cv, Integral):
+        return inner_cv
+    folds = StratifiedGroupKFold if grouped else StratifiedKFold
+    return folds(n_splits=inner_cv, shuffle=True, random_state=seed)
+
+
+def check_inner_folds(config: Config, tasks: list[dict], y) -> None:
+    """Fail before any fit when an int ``inner_cv`` cannot split a training fold."""
+    if not isinstance(config.params["inner_cv"], Integral):
+        return
+    for task in tasks:
+        groups = task.get("groups")
+        cv = _inner_cv(config.params["inner_cv"], 0, groups is not None)
+        labels = y[task["train"]]
+        try:
+            next(cv.split(np.zeros(len(labels)), labels, groups))
+        except ValueError as error:
+            raise ValueError(
+                f"inner_cv={config.params['inner_cv']} on a training fold of "
+                f"{len(labels)} samples: {error} Use fewer inner folds, more data "
+                "or larger train_sizes."
+            ) from None
+
+
+def fit_nested(estimator, config: Config, X, y, seed: int, groups=None, **fit_params):
+    """Inner grid search on ``X, y`` (an outer training fold), refit of the best.
+
+    Returns the refitted model and the chosen setting. ``fit_params``
+    (``sample_weight``) go to the search's ``fit``.
+    """
+    params = config.params
+    search = GridSearchCV(
+        clone(estimator).set_params(random_state=seed, decode=params["decode"]),
+        params["grid"],
+        scoring=params["inner_scoring"],
+        cv=_inner_cv(params["inner_cv"], seed, groups is not None),
+        error_score="raise",
+    )
+    if groups is not None:
+        fit_params = {**fit_params, "groups": groups}
+    search.fit(X, y, **fit_params)
+    return search.best_estimator_, dict(search.best_params_)
+
+
+def chosen_settings(records):
+    """The setting the inner search chose on each outer fold (a DataFrame)."""
+    rows = records[records["config"] == NESTED]
+    rows = rows.drop_duplicates(["train_size", "repeat", "fold"])
+    columns = ["train_size", "repeat", "fold", "alpha", "sigma", "sigma_decay"]
+    return rows[columns].reset_index(drop=True)

@@ -110,8 +110,11 @@ def _subsample(train, y, groups, size: float, seed: int) -> np.ndarray:
     return np.sort(train[np.isin(groups[train], kept)])
 
 
-def make_tasks(splits, split_ids, y, groups, train_sizes, random_state) -> list:
-    """One task per split and size: ``{"split", "key", "train", "test", "seed"}``.
+def make_tasks(
+    splits, split_ids, y, groups, train_sizes, random_state, sample_weight=None
+) -> list:
+    """One task per split and size: its ``key``, ``train`` and ``test`` rows,
+    ``seed``, training ``groups`` and ``fit_params``.
 
     Raises a ``ValueError`` naming ``train_sizes`` when a subsample cannot
     hold every class.
@@ -131,6 +134,10 @@ def make_tasks(splits, split_ids, y, groups, train_sizes, random_state) -> list:
                         "use larger fractions."
                     ) from None
             key = {"repeat": split_id[0], "fold": split_id[1], "train_size": size}
-            seed = fold_seed(random_state, *split_id)
-            tasks.append({"key": key, "train": subset, "test": test, "seed": seed})
+            task = {"key": key, "train": subset, "test": test, "fit_params": {}}
+            task["seed"] = fold_seed(random_state, *split_id)
+            task["groups"] = None if groups is None else groups[subset]
+            if sample_weight is not None:
+                task["fit_params"]["sample_weight"] = sample_weight[subset]
+            tasks.append(task)
     return tasks

@@ -92,7 +92,7 @@ class Progress:
 
     def __init__(self, enabled: bool, device: str, later_batches: int = 0) -> None:
         self.enabled, self.device, self.later = enabled, device, later_batches
-        self.runs: dict[str, tuple] = {}  # count file -> counts, planned, finished
+        self.runs: dict[str, tuple] = {}  # count file -> counts, planned
         self.n_finished = 0
 
     def __enter__(self):
@@ -123,23 +123,23 @@ class Progress:
         counts = np.memmap(path, dtype=np.int64, mode="w+", shape=len(batches))
         if self.runs:  # the later fits, now planned
             self.later = max(0, self.later - sum(batches))
-        self.runs[path] = (counts, np.asarray(batches), np.zeros(len(batches), bool))
-        self._bar.total = sum(int(p.sum()) for _, p, _ in self.runs.values())
+        self.runs[path] = (counts, np.asarray(batches))
+        self._bar.total = sum(int(p.sum()) for _, p in self.runs.values())
         self._bar.total += self.later
         self._bar.refresh()
         return [BatchCounter(path, slot) for slot in range(len(batches))]
 
     def finished(self, counter: BatchCounter | None) -> None:
+        """A fit is done: all its planned batches count (it may have stopped
+        early, or counted nothing on another host)."""
         self.n_finished += 1
         if counter is not None:
-            self.runs[counter.path][2][counter.slot] = True
+            counts, planned = self.runs[counter.path]
+            counts[counter.slot] = planned[counter.slot]
 
     def done(self) -> int:
-        """Batches trained so far: counted, or planned for a finished fit."""
-        return sum(
-            int(np.where(finished, planned, np.minimum(counts, planned)).sum())
-            for counts, planned, finished in self.runs.values()
-        )
+        """Batches trained so far."""
+        return sum(int(np.minimum(c, p).sum()) for c, p in self.runs.values())
 
     def _poll(self) -> None:
         start, projected = None, False  # (time, batches) when counting began

@@ -1,56 +1,21 @@
-"""The report of a comparison: :class:`CompareResult`, and its number formats."""
+"""The report of a comparison: :class:`CompareResult`."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ..metrics import METRICS
-from .configs import BASELINE
-from .peers import PEERS
+from .configs import BASELINE, PEERS
+from .sections import BY, DELTA, learning_curve_frame, markdown, stat_table
 from .stats import paired_differences, summarise
 from .store import json_safe, make_folder
 
-__all__ = ["CompareResult", "fmt", "fmt_p", "interval", "markdown_table"]
+__all__ = ["CompareResult"]
 
 SHOWN = ("mse", "mae", "accuracy")
-
-
-def fmt(value: float, signed: bool = False) -> str:
-    """A number with about 3 significant digits; ``n/a`` when missing.
-
-    Examples
-    --------
-    >>> fmt(71.214), fmt(-0.78213, signed=True), fmt(float("nan"))
-    ('71.21', '-0.782', 'n/a')
-    """
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    digits = 1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 3
-    return f"{value:{'+' if signed else ''}.{digits}f}"
-
-
-def fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def interval(row, signed: bool = False) -> str:
-    low, high = fmt(row["ci_low"], signed), fmt(row["ci_high"], signed)
-    return f"{fmt(row['mean'], signed)} [{low}, {high}]"
-
-
-def delta(row) -> list[str]:
-    return [interval(row, signed=True), fmt_p(row["p_value"])]
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 class CompareResult:
@@ -75,8 +40,19 @@ class CompareResult:
 
     @classmethod
     def from_search(cls, search, *, test_train_ratio: float | None = None):
-        """The report of a fitted search over ``alpha`` (see
-        :func:`~sk_klpenalty.compare.search.search_records`)."""
+        """The report of a fitted search over ``alpha``.
+
+        Parameters
+        ----------
+        search : GridSearchCV or RandomizedSearchCV, fitted
+            Over ``alpha``, with ``alpha=0`` among its candidates.
+        test_train_ratio : float, optional
+            See :func:`~sk_klpenalty.compare.search.search_records`.
+
+        Returns
+        -------
+        CompareResult
+        """
         from .search import search_records
 
         return cls(*search_records(search, test_train_ratio=test_train_ratio))
@@ -147,57 +123,30 @@ class CompareResult:
         return comparison[comparison["config"].isin(self.peers)]
 
     def to_markdown(self, compare_metrics: Sequence[str] = SHOWN) -> str:
-        """The report in markdown."""
-        return self._markdown(compare_metrics)
+        """The report in markdown.
 
-    def _markdown(self, compare_metrics, images: bool = False) -> str:
-        from . import sections
+        Parameters
+        ----------
+        compare_metrics : sequence of str, default=("mse", "mae", "accuracy")
+            The metrics of the difference tables.
 
-        shown = [m for m in compare_metrics if m in self.metrics] or list(self.metrics)
-        summary = self.summary().set_index(["config", "decode", "metric"])
-        rows = [
-            [
-                config,
-                decode,
-                *(interval(summary.loc[(config, decode, m)]) for m in self.metrics),
-            ]
-            for config in self.configs
-            for decode in self.decodes
-            if (config, decode, next(iter(self.metrics))) in summary.index
-        ]
-        header = ["configuration", "decode", *(v[0] for v in self.metrics.values())]
-        lines = [
-            "# Cross-entropy vs cross-entropy + KL penalty", "",
-            *sections.header(self), "",
-            "## Mean per configuration [95% CI]", "",
-            *markdown_table(header, rows), "",
-            "## Difference to the baseline (alpha=0, same decode, same folds)", "",
-            sections.direction_note(self.metrics, shown), "",
-            *self.comparison_table(shown),
-            *sections.extra_sections(self, shown, images),
-        ]  # fmt: skip
-        return "\n".join(lines) + "\n"
+        Returns
+        -------
+        str
+            The header, the tables and the sections the job has.
+        """
+        return markdown(self, compare_metrics)
 
     def comparison_table(self, metrics, reference=BASELINE, configs=None) -> list[str]:
         """Markdown lines: each configuration's Δ to ``reference`` per metric."""
         comparison = self.comparison(reference)
         if comparison.empty:
             return ["(no configuration besides the baseline)"]
-        table = comparison.set_index(["config", "decode", "metric"])
-        header = ["configuration", "decode"]
-        for metric in metrics:
-            header += [f"Δ{self.metrics[metric][0]} [95% CI]", "p"]
-        rows = [
-            [
-                config,
-                decode,
-                *(c for m in metrics for c in delta(table.loc[(config, decode, m)])),
-            ]
-            for config in (self.configs if configs is None else configs)
-            for decode in self.decodes
-            if config != reference and (config, decode, metrics[0]) in table.index
-        ]
-        return markdown_table(header, rows)
+        configs = self.configs if configs is None else configs
+        configs = [c for c in configs if c != reference]
+        keys = itertools.product(configs, self.decodes)
+        names = {m: self.metrics[m][0] for m in metrics}
+        return stat_table(comparison, BY, keys, names, DELTA)
 
     def __str__(self) -> str:
         return self.to_markdown()
@@ -210,14 +159,25 @@ class CompareResult:
         return plot_summary(self, path)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write the report, its tables and plots to ``out_dir``."""
-        from . import plots, sections
+        """Write the report, its tables and plots to ``out_dir``.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            Created if missing.
+
+        Returns
+        -------
+        dict
+            File name -> path of each file written.
+        """
+        from . import plots
 
         out_dir = make_folder(out_dir)
         names = ("report.md", "results.csv", "summary.json", "plot.png")
         paths = {name: out_dir / name for name in names}
-        markdown = self._markdown(SHOWN, images=True)
-        paths["report.md"].write_text(markdown + "\n![plot](plot.png)\n")
+        text = markdown(self, SHOWN, images=True)
+        paths["report.md"].write_text(text + "\n![plot](plot.png)\n")
         self.records.to_csv(paths["results.csv"], index=False)
         summary = {
             "job": self.job,
@@ -226,7 +186,7 @@ class CompareResult:
         }
         if self.peers:
             summary["peer_comparison"] = self.peer_comparison().to_dict("records")
-        curve = sections.learning_curve_frame(self)
+        curve = learning_curve_frame(self)
         if curve is not None:
             summary["learning_curve"] = curve.to_dict(orient="records")
         paths["summary.json"].write_text(json.dumps(json_safe(summary), indent=2))

@@ -11,7 +11,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
@@ -23,21 +22,29 @@ from ..regressor import OrdinalRegressor
 from ..validation import check_choices, check_labels
 from ..weights import check_sample_weight
 from . import defaults
-from .configs import best_penalty, control_configs, penalty_configs
+from .configs import (
+    best_penalty,
+    check_inner_folds,
+    check_peers,
+    control_configs,
+    describe_peers,
+    fit_nested,
+    nested_config,
+    peer_configs,
+    penalty_configs,
+)  # fmt: skip
 from .folds import check_train_sizes, make_splits, make_tasks, resolve_cv
-from .nested import check_inner_folds, fit_nested, nested_config
-from .peers import check_peers, describe_peers, peer_configs, plain
 from .progress import Progress, planned_batches
 from .report import CompareResult
-from .store import JobFiles, describe_job, digest, history_curve, record_key
+from .store import JobFiles, describe_job, history_curve
 
 __all__ = ["compare_penalty"]
 
 
 def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None):
     """One fit on ``task``'s training rows, scored on its test rows with every
-    decode: one record per decode, and the fit's per-epoch curve. Runs in a
-    joblib worker."""
+    decode: one record per decode, the fit's per-epoch curve, and ``counter``
+    (the progress bar's). Runs in a joblib worker."""
     exit_with_job(task["job_pid"])
     start = time.perf_counter()
     train, test, nested = task["train"], task["test"], config.kind == "nested"
@@ -75,7 +82,7 @@ def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None)
         for decode in decodes
     ]  # fmt: skip
     key = {"config": config.name, **task["key"]}
-    return records, [{**key, **row} for row in history_curve(model)]
+    return records, [{**key, **row} for row in history_curve(model)], counter
 
 
 _watched_job = None
@@ -206,7 +213,12 @@ def compare_penalty(
     train_sizes = check_train_sizes(train_sizes)
     categories = ordered_categories(y)
     y = check_labels(y)
-    groups = _check_groups(groups, len(y))
+    if groups is not None:
+        groups = check_labels(groups, "groups")
+        if len(groups) != len(y):
+            raise ValueError(
+                f"groups must have one entry per sample ({len(y)}), got {len(groups)}."
+            )
     sample_weight = check_sample_weight(sample_weight, len(y))
     estimator = defaults.estimator() if estimator is None else estimator
     # Every fold predicts the same columns; unordered labels fail here.
@@ -215,13 +227,11 @@ def compare_penalty(
         estimator = clone(estimator).set_params(classes=classes)
     cv = resolve_cv(cv, random_state, groups, defaults.FOLDS, defaults.REPEATS)
     splits, split_ids = make_splits(cv, X, y, groups)
-    tasks = make_tasks(splits, split_ids, y, groups, train_sizes, random_state)
+    tasks = make_tasks(
+        splits, split_ids, y, groups, train_sizes, random_state, sample_weight
+    )
     for task in tasks:
-        train = task["train"]
-        task["job_pid"], task["fit_params"] = os.getpid(), {}
-        if sample_weight is not None:
-            task["fit_params"]["sample_weight"] = sample_weight[train]
-        task["groups"] = None if groups is None else groups[train]
+        task["job_pid"] = os.getpid()
 
     configs = penalty_configs(alphas, sigmas, sigma_decays)
     has_penalty = len(configs) > 1
@@ -236,49 +246,38 @@ def compare_penalty(
         check_inner_folds(nested, tasks, y)
         configs.append(nested)
 
-    job = describe_job(X, y, estimator, cv, configs, decodes, within, random_state)
-    # n_test / n_train as the splits came out (grouped folds differ in size)
-    job["test_train_ratio"] = float(np.mean([len(te) / len(tr) for tr, te in splits]))
-    job["scored_decodes"] = list(dict.fromkeys((*decodes, *DECODES)))
-    job["train_sizes"] = list(train_sizes)
-    if tune == "nested":
-        job["tune"] = {"inner_cv": repr(inner_cv), "inner_scoring": repr(inner_scoring)}
-    if description:
-        job["description"] = description
-    for name, values in (("groups", groups), ("sample_weight", sample_weight)):
-        if values is not None:
-            job[f"{name}_sha256"] = digest(values)
-    if peers:
-        job["peers"] = {
-            peer: {k: plain(v) for k, v in peer_params.get(peer, {}).items()}
-            for peer in peers
-        }
+    job = describe_job(
+        X, y, estimator, cv, splits, configs, decodes=decodes, within=within,
+        random_state=random_state, train_sizes=train_sizes, groups=groups,
+        sample_weight=sample_weight, description=description,
+        peers={peer: peer_params.get(peer, {}) for peer in peers},
+    )  # fmt: skip
     files = JobFiles(out_dir, job, resume)
 
     def run(run_configs, meter: Progress) -> None:
-        done = files.done()
-        todo = [
-            (config, task)
-            for config in run_configs
-            for task in tasks
-            if record_key({"config": config.name, **task["key"]}) not in done
-        ]
+        todo = files.todo(run_configs, tasks)
         counters = meter.plan([planned_batches(estimator, *item) for item in todo])
-        keys = [record_key({"config": c.name, **t["key"]}) for c, t in todo]
-        counter_of = dict(zip(keys, counters, strict=True))
         scored = job["scored_decodes"]
         calls = [
             delayed(_fit_and_score)(estimator, c, X, y, t, scored, within, counter)
             for (c, t), counter in zip(todo, counters, strict=True)
         ]
         try:
-            for records, curve in _parallel(n_jobs, calls) if calls else ():
+            for records, curve, counter in _parallel(n_jobs, calls) if calls else ():
                 files.append(records, curve)
-                meter.finished(counter_of[record_key(records[0])])
+                meter.finished(counter)
         except Exception as error:  # joblib's TerminatedWorkerError and kin
             if "Terminated" not in type(error).__name__:
                 raise
-            raise RuntimeError(_worker_died(meter.n_finished, out_dir)) from None
+            kept = (
+                "lost (no out_dir); give out_dir to keep them, " if out_dir is None
+                else f"kept in {out_dir}; run the same job again with resume=True "
+            )  # fmt: skip
+            raise RuntimeError(
+                "a worker process died (killed, or out of memory) during the fits; "
+                f"the {meter.n_finished} finished in this run are {kept}"
+                "(sk-klpenalty compare --resume) to run only the rest."
+            ) from None
 
     n_later = (2 if controls and has_penalty else 0) + len(peers)
     later = n_later * sum(planned_batches(estimator, configs[0], t) for t in tasks)
@@ -297,26 +296,3 @@ def compare_penalty(
         run(later, meter)
     records, curves = files.frames()
     return CompareResult(records, job, curves)
-
-
-def _worker_died(n_finished: int, out_dir) -> str:
-    if out_dir is None:
-        kept = "lost (no out_dir); give out_dir to keep them, "
-    else:
-        kept = f"kept in {out_dir}; run the same job again with resume=True "
-    return (
-        "a worker process died (killed, or out of memory) during the fits; "
-        f"the {n_finished} finished in this run are {kept}"
-        "(sk-klpenalty compare --resume) to run only the rest."
-    )
-
-
-def _check_groups(groups, n_samples: int):
-    if groups is None:
-        return None
-    groups = check_labels(groups, "groups")
-    if len(groups) != n_samples:
-        raise ValueError(
-            f"groups must have one entry per sample ({n_samples}), got {len(groups)}."
-        )
-    return groups

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import METRICS
-from .configs import BASELINE
+from .configs import BASELINE, setting_name
 from .store import COLUMNS
 
 __all__ = ["search_records", "split_test_train_ratio"]
@@ -159,9 +159,7 @@ def _candidate(params: dict, prefix: str, defaults: dict) -> dict:
 
 def _name_configs(candidates: list[dict]) -> tuple[list[str], dict[str, str]]:
     """A configuration name per candidate, and penalty name -> baseline name."""
-    groups = list(
-        dict.fromkeys(_frozen(c["other"]) for c in candidates if c["alpha"] == 0)
-    )
+    groups = list(dict.fromkeys(_other(c) for c in candidates if c["alpha"] == 0))
     if not groups:
         raise ValueError(
             "from_search needs candidates with alpha=0 (the cross-entropy "
@@ -170,34 +168,27 @@ def _name_configs(candidates: list[dict]) -> tuple[list[str], dict[str, str]]:
         )
     names, baselines = [], {}
     for candidate in candidates:
-        other = candidate["other"]
-        baseline = f"{BASELINE} ({_describe(other)})" if len(groups) > 1 else BASELINE
+        other = setting_name(dict(sorted(candidate["other"].items())))
+        baseline = f"{BASELINE} ({other})" if len(groups) > 1 else BASELINE
         if candidate["alpha"] == 0:
             names.append(baseline)
             continue
-        if _frozen(other) not in groups:
+        if _other(candidate) not in groups:
             raise ValueError(
-                f"No alpha=0 candidate shares the other parameters "
-                f"{_describe(other)} of candidate alpha={candidate['alpha']:g}: "
-                "add alpha=0 to that part of the grid."
+                f"No alpha=0 candidate shares the other parameters {other} of "
+                f"candidate alpha={candidate['alpha']:g}: add alpha=0 to that "
+                "part of the grid."
             )
         searched = [p for p in _PENALTY_ONLY if p in candidate["searched"]]
-        name = f"alpha={candidate['alpha']:g}"
-        name += "".join(f" {p}={candidate[p]:g}" for p in searched)
-        names.append(f"{name} {_describe(other)}" if other else name)
+        name = setting_name({p: candidate[p] for p in ("alpha", *searched)})
+        names.append(f"{name} {other}".strip())
         baselines[names[-1]] = baseline
     return names, baselines
 
 
-def _frozen(params: dict) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in params.items()))
-
-
-def _describe(params: dict) -> str:
-    return " ".join(
-        f"{k}={v:g}" if isinstance(v, Real) else f"{k}={v}"
-        for k, v in sorted(params.items())
-    )
+def _other(candidate: dict) -> tuple:
+    """What else the search varied, comparable."""
+    return tuple(sorted((k, repr(v)) for k, v in candidate["other"].items()))
 
 
 def _scorers(search) -> dict:

@@ -1,23 +1,111 @@
-"""The report's header and the sections a job has beyond the two main tables."""
+"""The report in markdown: its header, its tables and the sections a job has."""
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import Counter
 
 import numpy as np
 
-from .nested import NESTED, chosen_table
-from .report import delta, fmt, interval, markdown_table
+from .configs import NESTED, chosen_settings, setting_name
 from .stats import learning_curve
 from .store import CURVE_VALUES
 
-__all__ = ["FAIR_DECODES", "extra_sections", "header", "learning_curve_frame"]
+__all__ = ["FAIR_DECODES", "fmt", "learning_curve_frame", "markdown", "stat_table"]
 
 #: Metric -> the decode that suits it.
 FAIR_DECODES = {"mse": "mean", "mae": "median", "accuracy": "argmax"}
 #: Share of the last epochs over which the report measures the loss's fall.
 TAIL = 0.2
 LEARNING_CURVE_PNG, CURVES_PNG = "learning-curve.png", "curves.png"
+#: The key columns of the main tables, and their headers.
+BY = {"config": "configuration", "decode": "decode"}
+
+
+def fmt(value: float, signed: bool = False) -> str:
+    """A number with about 3 significant digits; ``n/a`` when missing.
+
+    Examples
+    --------
+    >>> fmt(71.214), fmt(-0.78213, signed=True), fmt(float("nan"))
+    ('71.21', '-0.782', 'n/a')
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    digits = 1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 3
+    return f"{value:{'+' if signed else ''}.{digits}f}"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def interval(row, signed: bool = False) -> str:
+    low, high = fmt(row["ci_low"], signed), fmt(row["ci_high"], signed)
+    return f"{fmt(row['mean'], signed)} [{low}, {high}]"
+
+
+#: The cells of a metric in :func:`stat_table`: (header, cell of a stats row).
+MEAN = [("{}", interval)]
+DELTA = [
+    ("Δ{} [95% CI]", lambda row: interval(row, signed=True)),
+    ("p", lambda row: fmt_p(row["p_value"])),
+]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def stat_table(stats, by: dict, keys, metrics: dict, cells) -> list[str]:
+    """Markdown lines of long ``stats`` (a row per key and metric): a row per
+    key of ``keys`` (values of the columns ``by``, headed by its values) that
+    ``stats`` has, and each metric's ``cells`` (``metrics``: column -> name)."""
+    table = stats.set_index([*by, "metric"])
+    first = next(iter(metrics))
+    rows = [
+        [
+            *(f"{k:g}" if isinstance(k, float) else str(k) for k in key),
+            *(cell(table.loc[(*key, m)]) for m in metrics for _, cell in cells),
+        ]
+        for key in keys
+        if (*key, first) in table.index
+    ]
+    names = [head.format(name) for name in metrics.values() for head, _ in cells]
+    return markdown_table([*by.values(), *names], rows)
+
+
+def markdown(result, compare_metrics, images: bool = False) -> str:
+    """The report; ``images`` links its plots."""
+    metrics = result.metrics
+    shown = [m for m in compare_metrics if m in metrics] or list(metrics)
+    keys = itertools.product(result.configs, result.decodes)
+    names = {m: name for m, (name, _) in metrics.items()}
+    lines = [
+        "# Cross-entropy vs cross-entropy + KL penalty", "",
+        *header(result), "",
+        "## Mean per configuration [95% CI]", "",
+        *stat_table(result.summary(), BY, keys, names, MEAN), "",
+        "## Difference to the baseline (alpha=0, same decode, same folds)", "",
+        direction_note(metrics, shown), "",
+        *result.comparison_table(shown),
+        *_peer_sections(result, shown),
+        *_best_setting_note(result),
+        *(_nested_section(result) if NESTED in result.configs else []),
+        *_fair_decoding_section(result),
+    ]  # fmt: skip
+    curve = learning_curve_frame(result)
+    if curve is not None and not curve.empty:
+        lines += _learning_curve_section(result, shown, curve)
+        lines += ["", f"![learning curve]({LEARNING_CURVE_PNG})"] if images else []
+    if result.curves is not None and not result.curves.empty:
+        lines += _training_curves_section(result)
+        lines += ["", f"![training curves]({CURVES_PNG})"] if images else []
+    return "\n".join(lines) + "\n"
 
 
 def header(result) -> list[str]:
@@ -130,46 +218,44 @@ def _nested_section(result) -> list[str]:
     inner_cv = tune.get("inner_cv", "?")
     inner_cv = f"{inner_cv}-fold stratified" if inner_cv.isdigit() else inner_cv
     scoring = tune.get("inner_scoring", "?").strip("'")
-    rows, chosen = chosen_table(result.records)
+    chosen = chosen_settings(result.records)  # per outer fold, at the largest size
+    chosen = chosen[chosen["train_size"] == chosen["train_size"].max()]
+    names = [setting_name(r) for r in chosen.iloc[:, 3:].to_dict("records")]
+    rows = [
+        [str(r), str(f), n]
+        for r, f, n in zip(chosen["repeat"], chosen["fold"], names, strict=True)
+    ]
+    won = ", ".join(f"{k} ({n} of {len(names)})" for k, n in Counter(names).items())
     return [
         "", "## Tuned penalty (nested cross-validation)", "",
         "On each outer training fold a `GridSearchCV` over the penalty settings "
         f"(inner folds: {inner_cv}; scoring: `{scoring}`) chose one; its refit was "
         f"scored on the outer test fold as the row `{NESTED}`.", "",
         *markdown_table(["repeat", "outer fold", "chosen setting"], rows), "",
-        chosen,
+        f"Chosen: {won}.",
     ]  # fmt: skip
 
 
 def _fair_decoding_section(result) -> list[str]:
     """Each metric under the decode that suits it."""
-    display, summary = result.metrics, result.summary()
-    pairs = [(m, d) for m, d in FAIR_DECODES.items() if m in display]
+    summary = result.summary()
+    pairs = {m: d for m, d in FAIR_DECODES.items() if m in result.metrics}
     scored = set(zip(summary["metric"], summary["decode"], strict=True))
-    if not pairs or not all(pair in scored for pair in pairs):
+    if not pairs or not set(pairs.items()) <= scored:
         return []
-    means = summary.set_index(["config", "metric", "decode"])
-    diffs = result.comparison().set_index(["config", "metric", "decode"])
-    columns = [f"{display[m][0]} ({d})" for m, d in pairs]
-    values = [
-        [config, *(interval(means.loc[(config, *p)]) for p in pairs)]
-        for config in result.configs
-        if (config, *pairs[0]) in means.index
-    ]
-    deltas = [
-        [config, *(cell for p in pairs for cell in delta(diffs.loc[(config, *p)]))]
-        for config in result.configs
-        if (config, *pairs[0]) in diffs.index
-    ]
-    delta_header = ["configuration"]
-    for column in columns:
-        delta_header += [f"Δ{column} [95% CI]", "p"]
+    names = {m: f"{result.metrics[m][0]} ({d})" for m, d in pairs.items()}
+    keys = [(config,) for config in result.configs]
+    by = {"config": "configuration"}
+
+    def fair(stats):  # each metric's rows under its decode
+        return stats[stats["decode"] == stats["metric"].map(pairs)]
+
     return [
         "", "## Each arm decoded for the metric", "",
         "Each metric under the decode that suits it (`mean` for MSE, `median` "
         "for MAE, `argmax` for accuracy), from the same fits.", "",
-        *markdown_table(["configuration", *columns], values), "",
-        *markdown_table(delta_header, deltas),
+        *stat_table(fair(summary), by, keys, names, MEAN), "",
+        *stat_table(fair(result.comparison()), by, keys, names, DELTA),
     ]  # fmt: skip
 
 
@@ -183,27 +269,19 @@ def learning_curve_frame(result):
 
 
 def _learning_curve_section(result, metrics, curve) -> list[str]:
-    header_ = ["configuration", "train size", "n_train"]
-    for metric in metrics:
-        name = result.metrics[metric][0]
-        header_ += [f"baseline {name}", f"Δ{name} [95% CI]", "p"]
-    table, rows = curve.set_index(["config", "train_size", "metric"]), []
-    for config in dict.fromkeys(curve["config"]):
-        for size in sorted(set(curve["train_size"])):
-            if (config, size, metrics[0]) not in table.index:
-                continue
-            n_train = table.loc[(config, size, metrics[0]), "n_train"]
-            cells = [config, f"{size:g}", f"{n_train:.0f}"]
-            for metric in metrics:
-                row = table.loc[(config, size, metric)]
-                cells += [fmt(row["baseline_mean"]), *delta(row)]
-            rows.append(cells)
+    curve = curve.assign(n_train=curve["n_train"].round().astype(int))
+    by = {"config": "configuration", "train_size": "train size", "n_train": "n_train"}
+    keys = curve[list(by)].drop_duplicates().itertuples(index=False, name=None)
+    order = list(result.configs)
+    keys = sorted(keys, key=lambda key: (order.index(key[0]), key[1]))
+    names = {m: result.metrics[m][0] for m in metrics}
+    cells = [("baseline {}", lambda row: fmt(row["baseline_mean"])), *DELTA]
     return [
         "", "## Difference to the baseline by training-set size", "",
         "Stratified, seeded subsamples of each training fold, the same for "
         f"every configuration; whole test folds; decode `{result.decodes[0]}`; "
         "the same epochs at every size.",
-        "", *markdown_table(header_, rows),
+        "", *stat_table(curve, by, keys, names, cells),
     ]  # fmt: skip
 
 
@@ -241,19 +319,3 @@ def _training_curves_section(result) -> list[str]:
         "includes the KL term: compare shapes, not levels.", "",
         *markdown_table(header_, rows),
     ]  # fmt: skip
-
-
-def extra_sections(result, metrics, images: bool = False) -> list[str]:
-    """The sections the job has; ``images`` links their plots."""
-    lines = _peer_sections(result, metrics) + _best_setting_note(result)
-    if NESTED in result.configs:
-        lines += _nested_section(result)
-    lines += _fair_decoding_section(result)
-    curve = learning_curve_frame(result)
-    if curve is not None and not curve.empty:
-        lines += _learning_curve_section(result, metrics, curve)
-        lines += ["", f"![learning curve]({LEARNING_CURVE_PNG})"] if images else []
-    if result.curves is not None and not result.curves.empty:
-        lines += _training_curves_section(result)
-        lines += ["", f"![training curves]({CURVES_PNG})"] if images else []
-    return lines

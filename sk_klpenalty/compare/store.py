@@ -10,9 +10,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..decode import DECODES
 from ..metrics import METRICS
 
-__all__ = ["COLUMNS", "CURVE_VALUES", "JobFiles", "describe_job", "history_curve"]
+__all__ = [
+    "COLUMNS",
+    "CURVE_VALUES",
+    "JobFiles",
+    "describe_job",
+    "history_curve",
+    "plain",
+]
 
 KEY = ["config", "train_size", "repeat", "fold"]
 COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
@@ -24,6 +32,7 @@ CURVE_VALUES = {
     "valid_acc": "validation accuracy",
 }
 CURVE_COLUMNS = [*KEY, "epoch", *CURVE_VALUES]
+_PLAIN = (bool, int, float, str, type(None))
 _TEXT = ["config", "kind", "decode"]
 _INTS = ["repeat", "fold", "n_train", "n_test", "epoch"]
 # Never empty in a complete row (the others may be NaN: a baseline's sigma).
@@ -63,14 +72,17 @@ def digest(*arrays) -> str:
     return sha.hexdigest()
 
 
-def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) -> dict:
-    """What makes two jobs the same (``resume`` refuses another one)."""
+def describe_job(
+    X, y, estimator, cv, splits, configs, *, decodes, within, random_state,
+    train_sizes, groups=None, sample_weight=None, peers=None, description=None,
+) -> dict:  # fmt: skip
+    """What makes two jobs the same (``resume`` refuses another one);
+    ``peers``: the parameters the user gave each peer."""
     X = np.asarray(X)
-    plain = (bool, int, float, str, type(None))
     settings = {
         key: value
         for key, value in estimator.get_params(deep=False).items()
-        if isinstance(value, plain) and key not in ("verbose", "random_state")
+        if isinstance(value, _PLAIN) and key not in ("verbose", "random_state")
     }
     if y.dtype.kind in "biuf":
         classes = np.unique(y).tolist()
@@ -79,7 +91,7 @@ def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) ->
         classes = [
             str(c) for c in np.asarray(estimator.classes).tolist() if c in present
         ]
-    return {
+    job = {
         "n_samples": int(len(y)),
         "sample_shape": list(X.shape[1:]),
         "classes": classes,
@@ -90,7 +102,36 @@ def describe_job(X, y, estimator, cv, configs, decodes, within, random_state) ->
         "decodes": list(decodes),
         "within": within,
         "random_state": random_state,
+        # n_test / n_train as the splits came out (grouped folds differ in size)
+        "test_train_ratio": float(np.mean([len(te) / len(tr) for tr, te in splits])),
+        "scored_decodes": list(dict.fromkeys((*decodes, *DECODES))),
+        "train_sizes": list(train_sizes),
     }
+    for config in configs:
+        if config.kind == "nested":
+            params = config.params
+            job["tune"] = {
+                "inner_cv": repr(params["inner_cv"]),
+                "inner_scoring": repr(params["inner_scoring"]),
+            }
+    if description:
+        job["description"] = description
+    for name, values in (("groups", groups), ("sample_weight", sample_weight)):
+        if values is not None:
+            job[f"{name}_sha256"] = digest(values)
+    if peers:
+        job["peers"] = {
+            peer: {k: plain(v) for k, v in params.items()}
+            for peer, params in peers.items()
+        }
+    return job
+
+
+def plain(value):
+    """``value`` as JSON can hold it: a class or function by its name."""
+    if isinstance(value, _PLAIN):
+        return value
+    return getattr(value, "__name__", repr(value))
 
 
 def history_curve(model) -> list[dict]:
@@ -115,31 +156,6 @@ def json_safe(value):
     return value
 
 
-class _Log:
-    """A CSV file of rows appended as they come; ``keep`` filters the rows
-    it held on open."""
-
-    def __init__(self, path: Path | None, columns: list[str], keep=None) -> None:
-        self.path, self.columns = path, columns
-        frame = pd.DataFrame(columns=columns)
-        if keep is not None and path.exists():
-            frame = keep(_read(path, columns))
-        self.rows = frame.to_dict(orient="records")
-        if path is not None:
-            frame.to_csv(path, index=False)
-
-    def append(self, rows: list[dict]) -> None:
-        self.rows.extend(rows)
-        if self.path is not None:
-            frame = pd.DataFrame(rows, columns=self.columns)
-            frame.to_csv(self.path, mode="a", header=False, index=False)
-
-    def frame(self):
-        frame = pd.DataFrame(self.rows, columns=self.columns)
-        order = [c for c in [*KEY, "decode", "epoch"] if c in self.columns]
-        return frame.sort_values(order, kind="stable")
-
-
 # pandas 2 parses floats fast but not always to the value written; pandas 3
 # parses them exactly by default and deprecates the option.
 _EXACT_FLOATS = {"float_precision": "round_trip"} if pd.__version__[0] == "2" else {}
@@ -147,6 +163,8 @@ _EXACT_FLOATS = {"float_precision": "round_trip"} if pd.__version__[0] == "2" el
 
 def _read(path: Path, columns: list[str]):
     """The complete rows of a log: a row cut short by a kill is dropped."""
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
     frame = pd.read_csv(
         path,
         dtype=dict.fromkeys(_TEXT, str),
@@ -162,49 +180,65 @@ def _read(path: Path, columns: list[str]):
 
 
 class JobFiles:
-    """``job.json``, ``results.csv`` and ``curves.csv`` in ``out_dir``; with
-    ``resume`` the complete fits of the same job are kept."""
+    """``job.json``, ``results.csv`` and ``curves.csv`` in ``out_dir``, the
+    rows appended fit by fit; with ``resume`` the complete fits of the same
+    job are kept."""
 
     def __init__(self, out_dir, job: dict, resume: bool) -> None:
-        folder = None if out_dir is None else make_folder(out_dir)
-        if resume and folder is None:
+        self.folder = None if out_dir is None else make_folder(out_dir)
+        if resume and self.folder is None:
             raise ValueError("resume=True needs out_dir, where the results are.")
-        paths = {
-            name: None if folder is None else folder / name
-            for name in ("results.csv", "curves.csv")
-        }
-        if resume and paths["results.csv"].exists():
-            _check_same_job(folder / "job.json", job)
-        n_decodes = len(job["scored_decodes"])
+        self.records, self.curves = [], []
+        if resume and (self.folder / "results.csv").exists():
+            _check_same_job(self.folder / "job.json", job)
+            records = _read(self.folder / "results.csv", COLUMNS)
+            n_fits = records.groupby(KEY)["decode"].transform("size")
+            complete = records[n_fits == len(job["scored_decodes"])]
+            self.records = complete.to_dict("records")
+            curves = _read(self.folder / "curves.csv", CURVE_COLUMNS)
+            done = self.done()
+            self.curves = [
+                r for r in curves.to_dict("records") if record_key(r) in done
+            ]
+        self._write("results.csv", self.records, "w")
+        self._write("curves.csv", self.curves, "w")
+        if self.folder is not None:
+            (self.folder / "job.json").write_text(json.dumps(json_safe(job), indent=2))
 
-        def complete(rows):
-            return rows[rows.groupby(KEY)["decode"].transform("size") == n_decodes]
-
-        def of_done_fits(rows):
-            return rows[[key in done for key in rows[KEY].itertuples(index=False)]]
-
-        self.results = _Log(paths["results.csv"], COLUMNS, complete if resume else None)
-        done = self.done()
-        keep = of_done_fits if resume else None
-        self.curves = _Log(paths["curves.csv"], CURVE_COLUMNS, keep)
-        if folder is not None:
-            (folder / "job.json").write_text(json.dumps(json_safe(job), indent=2))
-
-    @property
-    def records(self) -> list[dict]:
-        return self.results.rows
+    def _write(self, name: str, rows: list[dict], mode: str = "a") -> None:
+        if self.folder is not None:
+            columns = COLUMNS if name == "results.csv" else CURVE_COLUMNS
+            frame = pd.DataFrame(rows, columns=columns)
+            frame.to_csv(self.folder / name, mode=mode, header=mode == "w", index=False)
 
     def done(self) -> set:
         return {record_key(row) for row in self.records}
 
+    def todo(self, configs, tasks: list[dict]) -> list[tuple]:
+        """The ``(config, task)`` pairs not done yet."""
+        done = self.done()
+        return [
+            (config, task)
+            for config in configs
+            for task in tasks
+            if record_key({"config": config.name, **task["key"]}) not in done
+        ]
+
     def append(self, records: list[dict], curve: list[dict]) -> None:
         """One fit's rows: its curve first, as its results mark it done."""
-        self.curves.append(curve)
-        self.results.append(records)
+        self.curves += curve
+        self._write("curves.csv", curve)
+        self.records += records
+        self._write("results.csv", records)
 
     def frames(self):
         """The records and the curves as DataFrames."""
-        return self.results.frame(), self.curves.frame()
+        records = pd.DataFrame(self.records, columns=COLUMNS)
+        curves = pd.DataFrame(self.curves, columns=CURVE_COLUMNS)
+        return (
+            records.sort_values([*KEY, "decode"], kind="stable"),
+            curves.sort_values([*KEY, "epoch"], kind="stable"),
+        )
 
 
 def _check_same_job(path: Path, job: dict) -> None:
