@@ -44,11 +44,11 @@ def check_real(value, name: str, *, low=None, high=None, closed="neither") -> fl
     return value
 
 
-def check_int(value, name: str, minimum: int) -> int:
-    """``check_scalar`` for an int (not a bool) >= ``minimum``."""
+def check_int(value, name: str, minimum: int, maximum: int | None = None) -> int:
+    """``check_scalar`` for an int (not a bool) in ``[minimum, maximum]``."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {value!r}.")
-    return int(check_scalar(value, name, Integral, min_val=minimum))
+    return int(check_scalar(value, name, Integral, min_val=minimum, max_val=maximum))
 
 
 def check_choices(values, allowed, name: str) -> tuple[str, ...]:
