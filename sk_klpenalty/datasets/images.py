@@ -33,9 +33,10 @@ def _check_args(path, image_size, cache_dir, dtype, mmap):
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike folder, got {path!r}.")
     folder = Path(path).expanduser().resolve()
+    if not folder.exists():
+        raise FileNotFoundError(f"path: no such folder: {str(folder)!r}.")
     if not folder.is_dir():
-        error = NotADirectoryError if folder.exists() else FileNotFoundError
-        raise error(f"path must be an existing folder: {str(folder)!r}.")
+        raise NotADirectoryError(f"path must be a folder: {str(folder)!r}.")
     image_size = check_int(image_size, "image_size", 8)
     if cache_dir is None:
         xdg = Path(os.environ.get("XDG_CACHE_HOME", ""))  # ignored if relative (XDG)
