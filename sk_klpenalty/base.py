@@ -205,7 +205,7 @@ class OrdinalNeuralNet(NeuralNetClassifier):
         if classes is not None:
             return classes
         if self.classes is not None and len(self.classes):
-            return validation.check_class_values(self.classes)
+            return labels.check_class_values(self.classes)
         raise AttributeError(
             f"{type(self).__name__} has no classes_ before fit (or pass classes=)."
         )

@@ -14,10 +14,9 @@ __all__ = ["CORNClassifier"]
 class CORNClassifier(OrdinalNeuralNet):
     """Classifier for ordered labels with CORN's conditional binary outputs.
 
-    Output ``k`` models ``P(y > k | y > k - 1)``, trained with a binary
-    cross-entropy on the samples with ``y >= k``; the class probabilities
-    follow by the chain rule. Classes are ranked by their order in
-    ``classes_``; the distances between their values play no part.
+    Output ``k`` models ``P(y > k | y > k - 1)``; the class probabilities
+    follow by the chain rule. Only the order of ``classes_`` matters, not
+    the distances between their values.
 
     Parameters
     ----------

@@ -35,27 +35,14 @@ _TORCH_SCALES = {torch.uint8: 255.0, torch.uint16: 65535.0}
 
 
 def is_pixel_array(X) -> bool:
-    """Whether ``X`` holds images of uint8/uint16 pixels (3-D or more).
-
-    Examples
-    --------
-    >>> is_pixel_array(np.zeros((2, 8, 8), np.uint8))
-    True
-    >>> is_pixel_array(np.zeros((2, 8), np.uint8))  # a table of small counts
-    False
-    """
+    """Whether ``X`` holds images of uint8/uint16 pixels (3-D or more; a 2-D
+    table of counts is no image)."""
     return np.dtype(X.dtype) in PIXEL_SCALES and len(X.shape) >= 3
 
 
 def pixels_to_float(x):
     """A batch of uint8/uint16 images (3-D or more; also a dict's values) as
-    float32 in [0, 1], as numpy's ``X.astype(np.float32) / 255``; else ``x``.
-
-    Examples
-    --------
-    >>> pixels_to_float(torch.tensor([[[0, 51, 255]]], dtype=torch.uint8))
-    tensor([[[0.0000, 0.2000, 1.0000]]])
-    """
+    float32 in [0, 1], as numpy's ``X.astype(np.float32) / 255``; else ``x``."""
     if isinstance(x, Mapping):
         return {key: pixels_to_float(value) for key, value in x.items()}
     if torch.is_tensor(x) and x.dim() >= 3 and x.dtype in _TORCH_SCALES:

@@ -21,38 +21,15 @@ def check_decode(decode) -> str:
 
 
 def expectation(proba: np.ndarray, class_values: np.ndarray) -> np.ndarray:
-    """Expected label value ``sum_k q_k * v_k`` of each row (float64).
-
-    Examples
-    --------
-    >>> expectation(np.array([[0.5, 0.5, 0.0]]), np.array([20, 30, 40]))
-    array([25.])
-    """
+    """Expected label value ``sum_k q_k * v_k`` of each row (float64)."""
     return proba.astype(np.float64) @ class_values.astype(np.float64)
 
 
 def decode_indices(
     proba: np.ndarray, class_values: np.ndarray, decode: str
 ) -> np.ndarray:
-    """Column index of the point each row of ``proba`` is decoded to.
-
-    Parameters
-    ----------
-    proba : ndarray of shape (n_samples, n_classes)
-    class_values : ndarray of shape (n_classes,)
-        Sorted class values (``mean`` measures distances in label units).
-    decode : {"argmax", "mean", "median"}
-
-    Returns
-    -------
-    ndarray of int, shape (n_samples,)
-
-    Examples
-    --------
-    >>> proba = np.array([[0.4, 0.0, 0.6]])
-    >>> [int(decode_indices(proba, np.array([0, 1, 2]), d)[0]) for d in DECODES]
-    [2, 1, 2]
-    """
+    """Column index of the class each row of ``proba`` decodes to (``mean``
+    measures distances between the sorted ``class_values``)."""
     if decode == "argmax":
         return proba.argmax(axis=1)
     if decode == "median":

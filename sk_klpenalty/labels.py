@@ -1,5 +1,5 @@
-"""Ordered labels: the class order, the class values, and the mapping between
-labels and class indices.
+"""Ordered labels: their checks, the class order, the class values, and the
+mapping between labels and class indices.
 
 Numeric labels are values (ordered by value; the penalty measures distances in
 label units). Other labels need an order, from ``classes=[...]`` or an
@@ -9,19 +9,18 @@ ordered pandas ``Categorical``; their values are the positions ``0..K-1``.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
+from sklearn.utils.validation import column_or_1d
 from skorch.utils import is_dataset
 
-from .validation import (
-    check_class_values,
-    check_labels,
-    check_labels_known,
-    check_samples,
-    is_numeric_labels,
-)
+from .validation import check_samples, is_real
 
 __all__ = [
     "batch_class_indices",
+    "check_class_values",
+    "check_labels",
+    "check_labels_known",
     "check_training_data",
     "class_values",
     "label_indices",
@@ -30,17 +29,55 @@ __all__ = [
 ]
 
 
-def ordered_categories(y) -> np.ndarray | None:
-    """The categories of ``y`` in order if ``y`` (a ``pandas.Categorical`` or a
-    ``Series`` of that dtype) is ordered, else ``None``.
+def check_labels(y, name: str = "y") -> np.ndarray:
+    """``y`` as a 1-D array of finite numbers (booleans as ints) or other
+    hashable labels, none missing."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)  # DataConversionWarning, as scikit-learn
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,), got shape {y.shape}.")
+    if y.dtype.kind == "O" and all(is_real(v) for v in y):
+        y = np.array(y.tolist())  # numbers that came as objects (pandas)
+    if y.dtype.kind == "b":
+        return y.astype(np.int64)
+    if y.dtype.kind not in "iufUSO":
+        raise ValueError(
+            f"Unknown label type: {name} has dtype {y.dtype}; labels must be "
+            "numbers, strings or other hashable objects."
+        )
+    if pd.isna(y).any():
+        raise ValueError(f"{name} contains NaN or missing labels (None).")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains infinity.")
+    return y
 
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> y = pd.Categorical(["b", "a"], categories=["b", "a", "c"], ordered=True)
-    >>> ordered_categories(y).tolist()
-    ['b', 'a', 'c']
-    """
+
+def is_numeric_labels(labels: np.ndarray) -> bool:
+    """Whether checked ``labels`` are numbers."""
+    return labels.dtype.kind in "biuf"
+
+
+def check_class_values(classes) -> np.ndarray:
+    """The classes in class order (numbers sorted, other labels as given)."""
+    values = check_labels(classes, "classes")
+    if len(set(values.tolist())) != len(values):
+        raise ValueError("classes contains duplicate values.")
+    return np.sort(values) if is_numeric_labels(values) else values
+
+
+def check_labels_known(labels: np.ndarray, classes: np.ndarray, name: str) -> None:
+    """Raise if ``labels`` holds a value missing from ``classes``."""
+    known = set(classes.tolist())
+    if unknown := [v for v in dict.fromkeys(labels.tolist()) if v not in known]:
+        more = " ..." if len(unknown) > 5 else ""
+        raise ValueError(
+            f"y contains labels that are not in {name}: {unknown[:5]}{more}."
+        )
+
+
+def ordered_categories(y) -> np.ndarray | None:
+    """The categories of an ordered pandas ``Categorical`` (or ``Series``)."""
     dtype = getattr(y, "dtype", None)
     if getattr(dtype, "ordered", False) is True and hasattr(dtype, "categories"):
         return np.asarray(dtype.categories)
@@ -48,29 +85,8 @@ def ordered_categories(y) -> np.ndarray | None:
 
 
 def resolve_classes(labels, classes=None, categories=None) -> np.ndarray:
-    """All classes in class order, from ``classes``, ``categories`` or ``labels``.
-
-    Parameters
-    ----------
-    labels : ndarray or None
-        Checked labels, each of which must be a class; ``None`` when fitting
-        on a Dataset without ``y``.
-    classes : array-like, optional
-        Declared classes: numbers are sorted, other labels keep this order.
-    categories : ndarray, optional
-        The categories of an ordered Categorical ``y``.
-
-    Returns
-    -------
-    ndarray of shape (n_classes,)
-
-    Examples
-    --------
-    >>> resolve_classes(np.array(["mid", "low"]), ["low", "mid", "high"]).tolist()
-    ['low', 'mid', 'high']
-    >>> resolve_classes(np.array([3, 1, 3])).tolist()
-    [1, 3]
-    """
+    """All classes in class order, from ``classes``, the ordered ``categories``
+    of ``y``, or numeric ``labels`` (``None``: a Dataset without ``y``)."""
     if classes is not None or categories is not None:
         resolved = check_class_values(classes if classes is not None else categories)
         if categories is not None and resolved.tolist() != categories.tolist():
@@ -109,33 +125,15 @@ def resolve_classes(labels, classes=None, categories=None) -> np.ndarray:
 
 
 def class_values(classes: np.ndarray) -> np.ndarray:
-    """The number of each class (float64): numbers are their own values, other
-    classes their positions ``0..K-1``.
-
-    Examples
-    --------
-    >>> class_values(np.array(["low", "mid", "high"]))
-    array([0., 1., 2.])
-    """
+    """The float64 value of each class: numbers their own, others ``0..K-1``."""
     if is_numeric_labels(classes):
         return classes.astype(np.float64)
     return np.arange(len(classes), dtype=np.float64)
 
 
 def label_indices(labels, classes: np.ndarray) -> np.ndarray:
-    """Index in ``classes`` of each label (int64); unknown labels are an error.
-
-    Examples
-    --------
-    >>> label_indices(["high", "low"], np.array(["low", "mid", "high"]))
-    array([2, 0])
-    """
+    """Index in ``classes`` of each label (int64); unknown labels raise."""
     labels = np.asarray(labels).reshape(-1)
-    if is_numeric_labels(classes) and is_numeric_labels(labels):
-        index = np.clip(np.searchsorted(classes, labels), 0, len(classes) - 1)
-        if (classes[index] != labels).any():
-            check_labels_known(labels, classes, "classes_")
-        return index.astype(np.int64)
     lookup = {label: i for i, label in enumerate(classes.tolist())}
     try:
         return np.fromiter((lookup[v] for v in labels.tolist()), np.int64, len(labels))
@@ -145,14 +143,7 @@ def label_indices(labels, classes: np.ndarray) -> np.ndarray:
 
 
 def batch_class_indices(labels, classes: np.ndarray) -> torch.Tensor:
-    """Class index of each label of a batch (a tensor or an array) as an int64
-    tensor; labels outside ``classes`` are an error.
-
-    Examples
-    --------
-    >>> batch_class_indices(torch.tensor([25, 21]), np.array([21, 22, 25]))
-    tensor([2, 0])
-    """
+    """:func:`label_indices` of a batch's labels (tensor or array), a tensor."""
     if torch.is_tensor(labels):
         labels = labels.cpu().numpy()
     return torch.from_numpy(label_indices(labels, classes))

@@ -90,7 +90,7 @@ def ranked_probability_score(y_true, y_proba, *, labels=None) -> float:
 
     ``RPS_i = 1/(K-1) * sum_{k<K} (F_ik - O_ik)^2``, ``F_ik`` the predicted
     probability of the ``k`` lowest classes, ``O_ik`` 1 if the true class is
-    among them: 0 if certain and right, 1 if certain of the farthest class.
+    among them.
 
     Parameters
     ----------

@@ -29,21 +29,22 @@ HEADS = ("fc", "classifier", "heads.head", "head", "last_linear")
 
 
 class SimpleCNN(nn.Module):
-    """Three convolution blocks and a dense layer, for any channels and size.
-
-    Blocks of 3x3 convolution (padding 1), ReLU and 2x2 max-pool, then
-    ``hidden_units`` with ReLU and dropout, and one logit per class. The
-    defaults are the research script's network for 128x128 faces and 117 ages.
+    """Three blocks of 3x3 convolution, ReLU and 2x2 max-pool, then a dense
+    layer with ReLU and dropout; the defaults are the research script's network
+    for 128x128 faces and 117 ages.
 
     Parameters
     ----------
     in_channels : int, default=3
+        Channels of the images.
     n_classes : int, default=117
         Number of outputs (logits).
     input_size : int or (int, int), default=128
         Image height and width; each at least 8.
-    channels : sequence of 3 ints, default=(32, 64, 128)
+    channels : sequence of int, default=(32, 64, 128)
+        Filters of each convolution block.
     hidden_units : int, default=256
+        Width of the dense layer.
     dropout : float, default=0.25
         Dropout before the output layer.
 
@@ -108,6 +109,7 @@ class MLP(nn.Module):
     Parameters
     ----------
     n_features : int
+        Number of input features.
     n_classes : int
         Number of outputs (logits).
     hidden_units : sequence of int, default=(128, 128)
@@ -159,8 +161,7 @@ def _default_kwargs(module: type, sample_shape, n_outputs: int) -> dict:
 
 
 def head_name(module: nn.Module) -> str | None:
-    """The name of ``module``'s output layer (``"fc"``, ``"classifier"``,
-    ``"heads.head"``, timm's ``get_classifier()``...), or None if unknown."""
+    """The name of ``module``'s output layer (timm's or one of :data:`HEADS`)."""
     if hasattr(module, "get_classifier"):  # timm
         classifier = module.get_classifier()
         for name, child in module.named_modules():
@@ -177,18 +178,7 @@ def head_name(module: nn.Module) -> str | None:
 
 def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
     """``module`` with ``n_outputs`` outputs: timm's ``reset_classifier``, or a
-    new final ``nn.Linear`` where torchvision keeps it (``fc``,
-    ``classifier[-1]``, ``heads.head``); other layouts raise a ValueError.
-
-    Examples
-    --------
-    >>> class Backbone(nn.Module):  # torchvision's ResNet layout
-    ...     def __init__(self):
-    ...         super().__init__()
-    ...         self.fc = nn.Linear(8, 1000)
-    >>> size_head(Backbone(), 5).fc
-    Linear(in_features=8, out_features=5, bias=True)
-    """
+    new final ``nn.Linear`` where torchvision keeps it; else a ValueError."""
     if hasattr(module, "reset_classifier"):  # timm
         if getattr(module.get_classifier(), "out_features", None) != n_outputs:
             module.reset_classifier(n_outputs)
@@ -215,11 +205,10 @@ def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
 def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
     """The network for samples of ``sample_shape`` and ``n_outputs`` outputs.
 
-    None picks :class:`SimpleCNN` for images ``(C, H, W)`` and :class:`MLP`
-    for features ``(F,)``, sized by the sample shape; ``kwargs`` (``module__*``)
-    win. A class or factory is called with ``kwargs``, and ``num_classes``
-    where it takes it; an instance is copied, so every fit starts from its
-    weights. Known layouts are then sized by :func:`size_head`.
+    None: :class:`SimpleCNN` for images, :class:`MLP` for features, sized by
+    the data unless ``kwargs`` (``module__*``) say otherwise. A factory gets
+    ``num_classes`` where it takes it; an instance is copied, so every fit
+    starts from its weights. Known layouts are sized by :func:`size_head`.
     """
     if module is None:
         if sample_shape is None:
@@ -251,8 +240,8 @@ def _takes_num_classes(factory) -> bool:
 
 
 def normalization(normalize, module: nn.Module) -> tuple | None:
-    """``(mean, std)`` per channel for ``normalize``: None, a pair of
-    sequences, or ``"auto"``: those of a timm model's ``pretrained_cfg``."""
+    """``(mean, std)`` per channel for ``normalize`` (``"auto"``: a timm
+    model's ``pretrained_cfg``'s), or None."""
     if normalize is None:
         return None
     if isinstance(normalize, str) and normalize == "auto":
@@ -278,9 +267,8 @@ def normalization(normalize, module: nn.Module) -> tuple | None:
 
 
 class FreezeBackbone(Callback):
-    """A skorch callback (``freeze_epochs``): only the output layer trains for
-    the first ``epochs`` epochs, then the whole network, so that a random new
-    head does not wreck a pretrained backbone."""
+    """Train only the output layer for the first ``epochs`` epochs, then all
+    of it: a random new head must not wreck a pretrained backbone."""
 
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs

@@ -18,13 +18,10 @@ __all__ = ["OrdinalRegressor"]
 class OrdinalRegressor(OrdinalNeuralNet):
     """Regression on ordered labels: one output, MSE, the nearest class.
 
-    The network's single output is trained against the label values
-    standardised with the training labels' mean and standard deviation
-    (``y_mean_``, ``y_scale_``). ``predict`` returns the class nearest to the
-    output, ``predict_expectation`` the output in label units. A classifier
-    of ordered classes for scikit-learn, as its peers: ``predict`` returns
-    class values, never a continuous number, so ``score`` is accuracy and
-    cross-validation is stratified.
+    The output is trained against the standardised label values.
+    ``predict`` returns the class nearest to it (a scikit-learn classifier, as
+    its peers: ``score`` is accuracy), ``predict_expectation`` the output in
+    label units.
 
     Parameters
     ----------
@@ -49,8 +46,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
     Notes
     -----
     ``predict_proba`` is one-hot at the predicted class, **not a calibrated
-    probability**: it makes probability metrics (RPS, log loss) computable
-    and scores the regression as a certain prediction.
+    probability**: probability metrics score it as a certain prediction.
 
     Examples
     --------
@@ -75,8 +71,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
         return 1
 
     def _fit_label_statistics(self, labels, sample_weight) -> None:
-        """The (weighted) mean and standard deviation of the labels' values
-        (of the classes' for a Dataset without ``y``)."""
+        """The (weighted) mean and standard deviation of the label values."""
         values, weights = self.class_values_, None
         if labels is not None:
             values = values[label_indices(labels, self.classes_)]
@@ -97,8 +92,7 @@ class OrdinalRegressor(OrdinalNeuralNet):
         return self._criterion_loss(output, target, X)
 
     def _probabilities(self, output: torch.Tensor) -> torch.Tensor:
-        """One-hot rows at the class nearest to each output (the lower of two
-        equally near ones)."""
+        """One-hot rows at the class nearest to each output (the lower on ties)."""
         output = _one_output(output).float()
         values = self._standardised_class_values(output.device)
         nearest = (output.unsqueeze(1) - values).abs().argmin(dim=1)

@@ -27,15 +27,7 @@ __all__ = [
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     """``sample_weight`` (or one number for all) as finite float64 weights >= 0
-    of shape (n_samples,), not all 0; or ``None``.
-
-    Examples
-    --------
-    >>> check_sample_weight([1, -1], 2)
-    Traceback (most recent call last):
-    ...
-    ValueError: sample_weight must be >= 0, got a negative weight at index 1.
-    """
+    of shape (n_samples,), not all 0; or ``None``."""
     if sample_weight is None:
         return None
     if is_real(sample_weight):

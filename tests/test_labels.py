@@ -1,9 +1,12 @@
 """Ordered labels: strings with a given order, ordered Categoricals, numbers."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -11,6 +14,9 @@ from sklearn.preprocessing import StandardScaler
 from sk_klpenalty import KLPenaltyClassifier
 from sk_klpenalty.labels import (
     batch_class_indices,
+    check_class_values,
+    check_labels,
+    check_labels_known,
     class_values,
     label_indices,
     ordered_categories,
@@ -161,3 +167,32 @@ def test_unvalidated_labels_of_a_dataset_are_checked_batch_by_batch():
     dataset = torch.utils.data.TensorDataset(X, y)
     with pytest.raises(ValueError, match=r"not in classes_: \[7"):
         KLPenaltyClassifier(classes=[0, 1, 2, 3], max_epochs=1).fit(dataset, None)
+
+
+def test_labels_are_1d_finite_numbers_or_other_labels_without_gaps():
+    with pytest.warns(DataConversionWarning):
+        assert check_labels(np.array([[1], [2]])).shape == (2,)
+    assert check_labels([True, False]).dtype == np.int64
+    assert check_labels(np.array([1, 2.5], dtype=object)).dtype == np.float64
+    assert check_labels(["low", "high"]).tolist() == ["low", "high"]
+    with pytest.raises(ValueError, match="NaN"):
+        check_labels([1.0, math.nan])
+    with pytest.raises(ValueError, match="missing"):
+        check_labels(np.array(["low", None], dtype=object))
+    with pytest.raises(ValueError, match="1-D"):
+        check_labels(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        check_labels(np.array([1 + 2j]))
+
+
+def test_class_values_are_sorted_numbers_or_labels_in_the_given_order():
+    np.testing.assert_array_equal(check_class_values([3, 1, 2]), [1, 2, 3])
+    assert check_class_values(["b", "c", "a"]).tolist() == ["b", "c", "a"]
+    with pytest.raises(ValueError, match="duplicate"):
+        check_class_values([1, 1, 2])
+    with pytest.raises(ValueError, match="duplicate"):
+        check_class_values(["b", "a", "b"])
+    with pytest.raises(ValueError, match=r"not in classes: \[9\]"):
+        check_labels_known(np.array([1, 9]), np.array([1, 2]), "classes")
+    with pytest.raises(ValueError, match=r"not in classes: \['x'\]"):
+        check_labels_known(np.array(["a", "x"]), np.array(["a", "b"]), "classes")

@@ -1,16 +1,15 @@
 """Image folders: UTKFace, and one subfolder per class (torchvision's layout).
 
-Each file is decoded once (Pillow, imported only here) into a uint8 cache,
-``TAG-KEY.npy`` and ``TAG-KEY.json`` (the unreadable files, written last: a
-readable .json means complete images). KEY hashes the folder, each file's
-name, size and mtime and the image size: any change decodes again.
+Each file is decoded once (Pillow) into a uint8 cache, ``TAG-KEY.npy`` and
+``TAG-KEY.json`` (the unreadable files; written last, so a readable .json means
+complete images). KEY hashes the folder, the files' names, sizes and mtimes
+and the image size: any change decodes again.
 """
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 import warnings
 from pathlib import Path
 
@@ -28,20 +27,20 @@ _UNREADABLE = "unreadable or corrupt image"
 _NOT_IMAGE = "not an image file (extension other than {})"
 
 
-def _check_args(path, what: str, image_size, cache_dir, dtype, mmap):
+def _check_args(path, image_size, cache_dir, dtype, mmap):
     """The folder, image size, cache folder (None: none) and whether to
     return uint8, or an error naming the parameter."""
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike folder, got {path!r}.")
-    folder = Path(path).expanduser()
+    folder = Path(path).expanduser().resolve()
     if not folder.exists():
         raise FileNotFoundError(f"path: no such folder: {str(folder)!r}.")
     if not folder.is_dir():
-        raise NotADirectoryError(f"path must be a folder of {what}: {str(folder)!r}.")
+        raise NotADirectoryError(f"path must be a folder: {str(folder)!r}.")
     image_size = check_int(image_size, "image_size", 8)
     if cache_dir is None:
-        xdg = os.environ.get("XDG_CACHE_HOME", "")  # ignored if relative (XDG)
-        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+        xdg = Path(os.environ.get("XDG_CACHE_HOME", ""))  # ignored if relative (XDG)
+        base = xdg if xdg.is_absolute() else Path.home() / ".cache"
         cache_dir = os.environ.get("SK_KLPENALTY_CACHE") or base / "sk_klpenalty"
     if not isinstance(cache_dir, str | os.PathLike) and cache_dir is not False:
         raise TypeError(f"cache_dir must be None, a folder or False: {cache_dir!r}.")
@@ -51,12 +50,12 @@ def _check_args(path, what: str, image_size, cache_dir, dtype, mmap):
         raise ValueError(f'dtype must be "float32" or "uint8": {dtype!r}.') from None
     if not isinstance(mmap, bool):
         raise TypeError(f"mmap must be True or False, got {mmap!r}.")
-    if mmap and not as_uint8:
-        raise ValueError('mmap=True maps the cached uint8 images: pass dtype="uint8".')
-    if mmap and cache_dir is False:
-        raise ValueError("mmap=True maps the on-disk cache: it needs cache_dir!=False.")
+    if mmap and (not as_uint8 or cache_dir is False):
+        raise ValueError(
+            'mmap=True maps the uint8 cache: pass dtype="uint8" and a cache_dir.'
+        )
     root = None if cache_dir is False else Path(cache_dir).expanduser()
-    return folder.resolve(), image_size, root, as_uint8
+    return folder, image_size, root, as_uint8
 
 
 def _summary(skipped: dict[str, list[str]]) -> str:
@@ -135,15 +134,13 @@ def _read_entry(entry: Path, n_names: int, mmap: bool):
 def _write_atomically(path: Path, write) -> None:
     """Write via a temporary file and a rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(fd, "wb") as file:
+        with tmp.open("wb") as file:
             write(file)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _parse_utkface_name(name: str) -> tuple[int, int, int] | None:
@@ -169,10 +166,9 @@ def load_utkface(
 ) -> tuple:
     """Load a UTKFace folder that you downloaded yourself (age estimation).
 
-    The files directly in ``path``, named ``[age]_[gender]_[race]_[date].jpg``
-    (often ``.jpg.chip.jpg``), in name order. Files that are no .jpg/.jpeg/.png,
-    have no age (0..150) in their name or cannot be decoded are skipped, counted
-    in one UserWarning. Gender (0/1) and race (0..4) are -1 where missing.
+    The files directly in ``path``, ``[age]_[gender]_[race]_[date].jpg[.chip.jpg]``,
+    in name order. Files that are no .jpg/.jpeg/.png, have no age (0..150) in
+    their name or cannot be decoded are skipped, counted in one UserWarning.
 
     Parameters
     ----------
@@ -186,7 +182,7 @@ def load_utkface(
         Where the uint8 images are cached. None: ``$SK_KLPENALTY_CACHE``, else
         ``$XDG_CACHE_HOME/sk_klpenalty``, else ``~/.cache/sk_klpenalty``.
     return_meta : bool, default=False
-        Also return ``{"file": [...], "gender": ..., "race": ...}``.
+        Also return ``meta``.
     dtype : {"float32", "uint8"}, default="float32"
         float32 in [0, 1], or the cached uint8 pixels (a quarter the memory).
     mmap : bool, default=False
@@ -199,7 +195,8 @@ def load_utkface(
     y : ndarray of shape (n_images,)
         The ages (int64).
     meta : dict
-        Equal-length lists or arrays per image; returned if ``return_meta``.
+        Per image: ``"file"``, ``"gender"`` (0/1) and ``"race"`` (0..4), -1
+        where missing; returned if ``return_meta``.
 
     Examples
     --------
@@ -219,11 +216,10 @@ def load_utkface(
         raise TypeError(message)
     if age_range is not None and age_range[0] > age_range[1]:
         raise ValueError(message)
-    args = path, "UTKFace images", image_size, cache_dir, dtype, mmap
-    folder, image_size, root, as_uint8 = _check_args(*args)
-
-    with os.scandir(folder) as entries:
-        names = sorted(entry.name for entry in entries if entry.is_file())
+    folder, image_size, root, as_uint8 = _check_args(
+        path, image_size, cache_dir, dtype, mmap
+    )
+    names = sorted(file.name for file in folder.iterdir() if file.is_file())
     not_image = _NOT_IMAGE.format(".jpg/.jpeg/.png")
     skipped = {not_image: [], "no age in the file name": []}
     rows, n_outside = {}, 0
@@ -255,8 +251,8 @@ def load_utkface(
 
 def _class_order(folder: Path, classes) -> tuple[list[str], np.ndarray]:
     """The class folders in class order, and their labels."""
-    found = sorted(entry.name for entry in os.scandir(folder) if entry.is_dir())
-    found = [name for name in found if name[0] != "."]  # e.g. .ipynb_checkpoints
+    # Hidden folders (e.g. .ipynb_checkpoints) are no classes.
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name[0] != ".")
     if len(found) < 2:
         raise ValueError(f"path: needs 2 or more class folders, found {found}.")
     if classes is not None:
@@ -298,11 +294,9 @@ def load_image_folder(
 ) -> tuple:
     """Load images stored one subfolder per class (torchvision's ImageFolder).
 
-    Folder names that are all numbers are ordered and returned as numbers;
-    otherwise ``classes`` gives the order and ``y`` holds the names. Samples
-    come class by class, each folder's files (subfolders too) in name order;
-    hidden folders are ignored. Files that are no image or cannot be decoded
-    are skipped, counted in one UserWarning.
+    Samples come class by class, each folder's files (subfolders too) in name
+    order; hidden folders are ignored. Files that are no image or cannot be
+    decoded are skipped, counted in one UserWarning.
 
     Parameters
     ----------
@@ -311,7 +305,8 @@ def load_image_folder(
     image_size : int, default=64
         Side of the square images (RGB, bilinear resize), at least 8.
     classes : list of str, default=None
-        Every class folder's name, in class order.
+        Every class folder's name, in class order. None: the folder names must
+        be numbers, ordered and returned as numbers.
     cache_dir : str, os.PathLike, None or False, default=None
         The uint8 cache, as for :func:`load_utkface` (False: none).
     dtype : {"uint8", "float32"}, default="uint8"
@@ -324,7 +319,7 @@ def load_image_folder(
     X : ndarray of shape (n_images, 3, image_size, image_size)
         The images, as ``dtype`` says.
     y : ndarray of shape (n_images,)
-        Numbers (int64 or float64) or folder names.
+        The folder names, or their numbers (int64 or float64).
 
     Examples
     --------
@@ -339,8 +334,9 @@ def load_image_folder(
     ((3, 3, 16, 16), dtype('uint8'), [1, 2, 10])
     >>> tmp.cleanup()
     """
-    args = path, "class folders", image_size, cache_dir, dtype, mmap
-    folder, image_size, root, as_uint8 = _check_args(*args)
+    folder, image_size, root, as_uint8 = _check_args(
+        path, image_size, cache_dir, dtype, mmap
+    )
     names, labels = _class_order(folder, classes)
     files, index, not_images = [], [], []
     for k, name in enumerate(names):

@@ -1,26 +1,13 @@
 """The rotated-digits benchmark: built in, offline, ordered labels (angle bins)."""
 
-import contextlib
-
 import numpy as np
 from scipy import ndimage
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
 
-from ..validation import check_int, check_real, is_int
+from ..validation import check_int, check_real
 
 __all__ = ["load_rotated_digits"]
-
-
-def _check_random_state(random_state) -> np.random.RandomState:
-    """scikit-learn's ``check_random_state``, naming the parameter; no bools."""
-    with contextlib.suppress(ValueError):
-        if not isinstance(random_state, bool):  # True is a bug, not the seed 1
-            return check_random_state(random_state)
-    raise (ValueError if is_int(random_state) else TypeError)(
-        "random_state must be None, an int in [0, 2**32 - 1] or a "
-        f"numpy.random.RandomState, got {random_state!r}."
-    )
 
 
 def _centred_digits(image_size: int) -> np.ndarray:
@@ -49,10 +36,9 @@ def load_rotated_digits(
 ) -> tuple[np.ndarray, ...]:
     """Load an offline ordinal task: how far each digit is rotated.
 
-    Copy ``r`` of digit ``k`` of :func:`sklearn.datasets.load_digits`, upscaled
-    into the centre of a blank square, is sample ``k * n_rotations + r``,
-    rotated (:func:`scipy.ndimage.rotate`, bilinear) by an angle uniform in
-    ``[-max_angle, max_angle)`` degrees, labelled by its bin of ``n_classes``.
+    Sample ``k * n_rotations + r`` is copy ``r`` of digit ``k`` of
+    :func:`sklearn.datasets.load_digits`, centred on a blank square and
+    rotated by an angle uniform in ``[-max_angle, max_angle)`` degrees.
 
     Parameters
     ----------
@@ -98,7 +84,9 @@ def load_rotated_digits(
     )
     n_rotations = check_int(n_rotations, "n_rotations", 1)
     image_size = check_int(image_size, "image_size", 8)
-    rng = _check_random_state(random_state)
+    if not isinstance(random_state, np.random.RandomState | None):
+        check_int(random_state, "random_state", 0, 2**32 - 1)
+    rng = check_random_state(random_state)
 
     digits = _centred_digits(image_size)
     angles = rng.uniform(-max_angle, max_angle, size=len(digits) * n_rotations)

@@ -26,6 +26,7 @@ def corn_loss(logits, y, n_classes: int, sample_weight=None) -> torch.Tensor:
     Returns
     -------
     scalar tensor
+        The loss.
 
     Examples
     --------
@@ -52,16 +53,8 @@ def corn_loss(logits, y, n_classes: int, sample_weight=None) -> torch.Tensor:
 
 
 def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """Class probabilities ``P(y > k - 1) - P(y > k)`` from CORN's logits.
-
-    Parameters
-    ----------
-    logits : tensor of shape (B, K - 1)
-        The conditional logits.
-
-    Returns
-    -------
-    float32 tensor of shape (B, K), rows summing to 1
+    """Class probabilities ``P(y > k - 1) - P(y > k)`` (B, K) from CORN's
+    logits (B, K - 1), float32.
 
     Examples
     --------

@@ -28,28 +28,29 @@ def check_weights(alpha, ce_weight) -> tuple[float, float]:
 
 
 def check_kernel(kernel) -> str:
-    """``kernel`` if it is one of :data:`KERNELS`."""
+    """``kernel`` if it is one of :data:`KERNELS`, else a ValueError."""
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}.")
     return kernel
 
 
 def gaussian_targets(class_values, y_values, sigma: float) -> torch.Tensor:
-    """Discretised Gaussian target rows ``p_ik ∝ exp(-(v_k - y_i)^2 / (2 sigma^2))``.
+    """Discretised Gaussian rows ``p_ik ∝ exp(-(v_k - y_i)^2 / (2 sigma^2))``.
 
-    Distances are in label units. ``sigma=0`` (or below the dtype's ``tiny``)
-    is the limit: all mass on the nearest class, split between equally near ones.
+    ``sigma=0`` is the limit: all mass on the nearest class (split between
+    equally near ones).
 
     Parameters
     ----------
     class_values, y_values : tensors of shape (K,) and (B,)
-        Numeric value of each class (e.g. ages 21, 22, 25, 60); each row's centre.
+        The value of each class (e.g. ages 21, 22, 25, 60); each row's centre.
     sigma : float
         Standard deviation, in label units (>= 0).
 
     Returns
     -------
-    tensor of shape (B, K), rows summing to 1
+    tensor of shape (B, K)
+        The target distributions; each row sums to 1.
 
     Examples
     --------
@@ -61,10 +62,20 @@ def gaussian_targets(class_values, y_values, sigma: float) -> torch.Tensor:
 
 
 def laplace_targets(class_values, y_values, scale: float) -> torch.Tensor:
-    """Discretised Laplace target rows ``p_ik ∝ exp(-|v_k - y_i| / scale)``.
+    """Discretised Laplace rows ``p_ik ∝ exp(-|v_k - y_i| / scale)`` (SORD's).
 
-    SORD's target (Diaz & Marathe 2019; its ``alpha`` is ``1 / scale`` for
-    class values ``0..K-1``). Parameters and result as :func:`gaussian_targets`.
+    Parameters
+    ----------
+    class_values, y_values : tensors of shape (K,) and (B,)
+        As for :func:`gaussian_targets`.
+    scale : float
+        The Laplace scale, in label units (>= 0); SORD's ``alpha`` is
+        ``1 / scale`` for class values ``0..K-1``.
+
+    Returns
+    -------
+    tensor of shape (B, K)
+        The target distributions.
 
     Examples
     --------
@@ -76,8 +87,7 @@ def laplace_targets(class_values, y_values, scale: float) -> torch.Tensor:
 
 
 def kernel_targets(kernel: str, class_values, y_values, sigma: float) -> torch.Tensor:
-    """:func:`gaussian_targets` or :func:`laplace_targets`, by name, on the
-    class values' device."""
+    """The targets of ``kernel``, on the class values' device."""
     kernel, sigma = check_kernel(kernel), check_nonnegative(sigma, "sigma")
     values = torch.as_tensor(class_values)
     values = values if values.is_floating_point() else values.float()
