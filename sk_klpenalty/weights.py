@@ -92,7 +92,10 @@ def weigh_training_data(net, X, y, sample_weight):
                 "class_weight needs the labels: pass y to fit (or use "
                 "sample_weight with a Dataset)."
             )
-        by_class = compute_sample_weight(net.class_weight, y)
+        if isinstance(net.class_weight, dict):  # sklearn's casts float labels
+            by_class = np.array([net.class_weight.get(c, 1.0) for c in y.tolist()])
+        else:
+            by_class = compute_sample_weight(net.class_weight, y)
         weights = by_class if weights is None else weights * by_class
         if not weights.sum() > 0:
             raise ValueError(

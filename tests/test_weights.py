@@ -89,6 +89,17 @@ def test_class_weight_balanced_multiplies_sample_weight(task):
     np.testing.assert_array_equal(balanced.predict_proba(X), by_hand.predict_proba(X))
 
 
+def test_a_class_weight_dict_of_float_labels_weighs_each_sample_by_its_class(task):
+    X, y = task
+    grades = y * 0.5 + 1.0  # 1.0, 1.5, 2.0, 2.5: float labels
+    weights = {1.5: 4.0, 2.5: 0.5}
+    weighted = KLPenaltyClassifier(class_weight=weights, **EXACT).fit(X, grades)
+    by_hand = KLPenaltyClassifier(**EXACT).fit(
+        X, grades, sample_weight=[weights.get(g, 1.0) for g in grades]
+    )
+    np.testing.assert_array_equal(weighted.predict_proba(X), by_hand.predict_proba(X))
+
+
 def test_class_weight_shifts_predictions_towards_a_heavy_class(task):
     X, y = task
     settings = {**EXACT, "max_epochs": 30}
