@@ -130,11 +130,3 @@ def check_samples(estimator, X, *, reset: bool):
             f"was fitted on samples of shape {estimator.input_shape_}."
         )
     return X_array
-
-
-def __getattr__(name: str):
-    if name == "check_labels":  # compare/runner.py imports it from here
-        from .labels import check_labels
-
-        return check_labels
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,8 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from sk_klpenalty import validation
-from sk_klpenalty.labels import check_labels
 from sk_klpenalty.validation import check_choices, check_device, check_int, check_real
 
 
@@ -45,7 +43,3 @@ def test_choices_and_ints():
         check_int(True, "n_rotations", 1)
     with pytest.raises(ValueError, match="n_rotations"):
         check_int(0, "n_rotations", 1)
-
-
-def test_check_labels_is_still_importable_from_validation():
-    assert validation.check_labels is check_labels  # compare/ imports it there

@@ -16,10 +16,10 @@ from sklearn.base import clone
 
 from ..data import take_rows
 from ..decode import DECODES, decode_indices, expectation
-from ..labels import label_indices, ordered_categories, resolve_classes
+from ..labels import check_labels, label_indices, ordered_categories, resolve_classes
 from ..metrics import ordinal_metrics
 from ..regressor import OrdinalRegressor
-from ..validation import check_choices, check_labels
+from ..validation import check_choices
 from ..weights import check_sample_weight
 from . import defaults
 from .configs import (
