@@ -163,36 +163,6 @@ numpydoc_validation_exclude = {
     r"|within_k_accuracy|quadratic_weighted_kappa)$",
     r"\.__init__$",
 }
-# Known gaps in the package's public docstrings, waived one check at a time
-# (object, check, a phrase of that docstring that identifies it). The
-# package is being refactored elsewhere; each line goes once its docstring
-# is fixed, and the check then holds for that object too.
-_KNOWN_DOCSTRING_GAPS = [
-    # "inner_cv", "inner_scoring" have no text; "Returns: CompareResult" neither.
-    ("compare_penalty", "PR07", r"inner_cv : int or splitter, default=3"),
-    ("compare_penalty", "RT03", r"inner_cv : int or splitter, default=3"),
-    # The constructor's records, job, curves are not under "Parameters".
-    ("CompareResult", "PR01", r"What :func:`compare_penalty` found"),
-    # Methods of CompareResult without a "Parameters" section.
-    ("CompareResult.comparison", "PR01", r"Each configuration minus ``reference``"),
-    ("CompareResult.comparison_table", "PR01", r"Markdown lines: each configuration"),
-    ("CompareResult.from_search", "PR01", r"The report of a fitted ``GridSearchCV``"),
-    ("CompareResult.plot", "PR01", r"Each metric per configuration with 95% CI"),
-    ("CompareResult.save", "PR01", r"Write ``report.md``, ``results.csv``"),
-    ("CompareResult.to_markdown", "PR01", r"The report: what was run, the per-config"),
-    # Methods of CompareResult without a "Returns" section.
-    ("CompareResult.comparison", "RT01", r"Each configuration minus ``reference``"),
-    ("CompareResult.comparison_table", "RT01", r"Markdown lines: each configuration"),
-    ("CompareResult.main_records", "RT01", r"The records at the largest training size"),
-    ("CompareResult.peer_comparison", "RT01", r"Each peer minus the best penalty"),
-    ("CompareResult.plot", "RT01", r"Each metric per configuration with 95% CI"),
-    ("CompareResult.save", "RT01", r"Write ``report.md``, ``results.csv``"),
-    ("CompareResult.summary", "RT01", r"Mean and 95% CI of each metric per config"),
-    ("CompareResult.to_markdown", "RT01", r"The report: what was run, the per-config"),
-]
-numpydoc_validation_overrides: dict[str, list[str]] = {}
-for _object, _check, _phrase in _KNOWN_DOCSTRING_GAPS:
-    numpydoc_validation_overrides.setdefault(_check, []).append(_phrase)
 
 # ------------------------------------------------------------------- CLI
 # The CLI reference is the parser's own help, written at build time for

@@ -21,6 +21,15 @@ SHOWN = ("mse", "mae", "accuracy")
 class CompareResult:
     """What :func:`compare_penalty` found.
 
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        The records of the fits, as below.
+    job : dict
+        The job's description, as below.
+    curves : pandas.DataFrame, optional
+        The training curves, as below.
+
     Attributes
     ----------
     records : pandas.DataFrame
@@ -93,21 +102,45 @@ class CompareResult:
         return list(self.job["decodes"])
 
     def main_records(self):
-        """The records at the largest training size."""
+        """The records at the largest training size.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of ``records`` the report's tables use.
+        """
         if "train_size" not in self.records:
             return self.records
         sizes = self.records["train_size"]
         return self.records[sizes == sizes.max()]
 
     def summary(self):
-        """Mean and 95% CI of each metric per configuration and decode."""
+        """Mean and 95% CI of each metric per configuration and decode.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per configuration, decode and metric.
+        """
         ratio = self.job["test_train_ratio"]
         summary = summarise(self.main_records(), self.metrics, ratio)
         return summary.drop(columns="p_value")
 
     def comparison(self, reference: str = BASELINE):
-        """Each configuration minus ``reference``, paired by fold and decode,
-        with its corrected resampled t interval and p-value."""
+        """Each configuration minus ``reference``, paired by fold and decode.
+
+        Parameters
+        ----------
+        reference : str, default="baseline"
+            The configuration subtracted (the baseline: each configuration's
+            own baseline).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per configuration, decode and metric: the mean difference,
+            its corrected resampled t interval and p-value.
+        """
         pairs = {c: reference for c in self.configs if c != reference}
         if reference == BASELINE:
             pairs = self.baseline_of
@@ -115,7 +148,13 @@ class CompareResult:
         return paired_differences(self.main_records(), pairs, self.metrics, ratio)
 
     def peer_comparison(self):
-        """Each peer minus the best penalty setting (as :meth:`comparison`)."""
+        """Each peer minus the best penalty setting.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`comparison`, for the peers (empty without them).
+        """
         best = self.job.get("best_penalty")
         if not best or not self.peers:
             return self.comparison().iloc[:0]
@@ -138,7 +177,22 @@ class CompareResult:
         return markdown(self, compare_metrics)
 
     def comparison_table(self, metrics, reference=BASELINE, configs=None) -> list[str]:
-        """Markdown lines: each configuration's Δ to ``reference`` per metric."""
+        """Markdown lines: each configuration's Δ to ``reference`` per metric.
+
+        Parameters
+        ----------
+        metrics : sequence of str
+            The metric columns shown.
+        reference : str, default="baseline"
+            As in :meth:`comparison`.
+        configs : list of str, optional
+            The configurations shown (default: all).
+
+        Returns
+        -------
+        list of str
+            The table's lines.
+        """
         comparison = self.comparison(reference)
         if comparison.empty:
             return ["(no configuration besides the baseline)"]
@@ -152,8 +206,18 @@ class CompareResult:
         return self.to_markdown()
 
     def plot(self, path: str | Path | None = None):
-        """Each metric per configuration with 95% CI error bars (a matplotlib
-        Figure, written to ``path`` if given)."""
+        """Each metric per configuration with 95% CI error bars.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write the figure (PNG).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure.
+        """
         from .plots import plot_summary
 
         return plot_summary(self, path)

@@ -173,7 +173,9 @@ def compare_penalty(
     tune : {None, "nested"}, default=None
         ``"nested"`` adds the penalty tuned by nested cross-validation.
     inner_cv : int or splitter, default=3
+        ``tune="nested"``: the inner search's folds (grouped with ``groups``).
     inner_scoring : str or callable, default="neg_mean_squared_error"
+        ``tune="nested"``: what the inner search maximises.
     train_sizes : sequence of float, default=(1.0,)
         Fractions of each training fold, for a learning curve.
     sample_weight : array-like of shape (n_samples,), optional
@@ -195,6 +197,7 @@ def compare_penalty(
     Returns
     -------
     CompareResult
+        The records of every fit and decode, the job and the training curves.
 
     Examples
     --------
