@@ -292,12 +292,11 @@ class OrdinalNeuralNet(NeuralNetClassifier):
             norm = getattr(self, "normalization_", None)
             x = data.normalize_images(x, norm, channels_last=self._channels_last())
         device = torch.device(self.device or "cpu")
-        bf16 = getattr(self, "precision_", "fp32") == "bf16" and data.bf16_supported(
-            device
-        )
-        autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else None
-        with autocast or contextlib.nullcontext():
-            return data.as_float32(super().infer(x, **fit_params))
+        bf16 = getattr(self, "precision_", "fp32") == "bf16"
+        if bf16 and data.bf16_supported(device):
+            with torch.autocast(device.type, torch.bfloat16):
+                return data.as_float32(super().infer(x, **fit_params))
+        return data.as_float32(super().infer(x, **fit_params))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on class indices, with the batch's weights."""
