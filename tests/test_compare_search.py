@@ -6,9 +6,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
     GridSearchCV,
+    GroupKFold,
     PredefinedSplit,
     RandomizedSearchCV,
     RepeatedStratifiedKFold,
+    StratifiedGroupKFold,
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -101,6 +103,22 @@ def test_pipeline_and_multi_metric_scoring(stamped, tmp_path):
     paths = result.save(tmp_path)
     assert "ΔMSE" in paths["report.md"].read_text()
     assert paths["plot.png"].stat().st_size > 0
+
+
+@pytest.mark.parametrize("splitter", [GroupKFold(3), StratifiedGroupKFold(3)])
+def test_a_search_fitted_with_groups_is_reported(stamped, splitter):
+    X, y = stamped
+    groups = np.arange(len(y)) // 3  # three samples a subject
+    search = GridSearchCV(
+        KLPenaltyClassifier(**TINY), {"alpha": [0.0, 1.0]}, cv=splitter
+    ).fit(X, y, groups=groups)
+    result = CompareResult.from_search(search)
+    assert result.job["test_train_ratio"] == pytest.approx(0.5)  # 3 folds
+    (penalty,) = _candidates(search, alpha=1.0)
+    (base,) = _candidates(search, alpha=0.0)
+    diff = _split_scores(search, penalty) - _split_scores(search, base)
+    row = result.comparison().set_index(["config", "metric"])
+    assert row.loc[("alpha=1", "accuracy"), "mean"] == pytest.approx(diff.mean())
 
 
 def test_each_baseline_pairs_with_the_candidates_sharing_its_other_params(stamped):
