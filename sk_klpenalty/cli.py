@@ -241,37 +241,30 @@ def _estimator(args, settings: dict, X):
     return defaults.estimator(epochs, lr, cosine, batch_size=batch_size, **params)
 
 
-def _security(args):
-    """The TLS ``Security`` of the certificate options, or None."""
+def _tls(args) -> dict:
+    """The certificate options as ``distributed.security.Security``'s, checked."""
     files = {"--tls-ca-file": args.tls_ca_file, "--tls-cert": args.tls_cert}
     files |= {"--tls-key": args.tls_key}
     given = [option for option, path in files.items() if path is not None]
     if not given:
-        return None
+        return {}
     if args.scheduler is None:
         raise ValueError(f"{given[0]} is only used with --scheduler tls://HOST:PORT")
-    missing = [option for option in files if option not in given]
-    if missing:
-        raise ValueError(
-            f"TLS needs all three certificate options; missing {missing[0]}"
-        )
     for option, path in files.items():
+        if path is None:
+            raise ValueError(
+                f"TLS needs all three certificate options; missing {option}"
+            )
         if not os.path.isfile(path):
             raise ValueError(f"{option}: no such file: {path!r}")
-    try:
-        from distributed.security import Security
-    except ImportError:
-        raise ValueError(f"--scheduler {DASK_MISSING}") from None
-    return Security(
-        tls_ca_file=args.tls_ca_file, tls_client_cert=args.tls_cert,
-        tls_client_key=args.tls_key, require_encryption=True,
-    )  # fmt: skip
+    keys = ("tls_ca_file", "tls_client_cert", "tls_client_key")
+    return {"require_encryption": True, **dict(zip(keys, files.values(), strict=True))}
 
 
 @contextmanager
 def fits_backend(args):
     """joblib's default backend, or dask on ``--scheduler``/``--dask-local``."""
-    security = _security(args)  # certificate options: checked first
+    tls = _tls(args)  # certificate options: checked first
     if args.scheduler is None and args.dask_local is None:
         yield
         return
@@ -300,6 +293,7 @@ def fits_backend(args):
             client = distributed.Client(stack.enter_context(cluster))
         else:
             try:
+                security = distributed.Security(**tls)
                 client = distributed.Client(args.scheduler, security=security)
             except (OSError, TimeoutError, ValueError, TypeError) as error:
                 reason = f"{args.scheduler!r}: {setup.first_line(error)}"

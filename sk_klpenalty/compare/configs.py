@@ -1,7 +1,5 @@
-"""What the report compares: the baseline, the penalty grid, the controls,
-the peers (the methods a user with ordered labels would otherwise pick, see
-the user guide's methods page) and the penalty tuned by nested
-cross-validation (an inner ``GridSearchCV`` on each outer training fold)."""
+"""What the report compares: the baseline, the penalty grid, the controls, the
+peers and the penalty tuned by nested cross-validation."""
 
 from __future__ import annotations
 
@@ -55,8 +53,7 @@ class Config:
 
 
 def setting_name(params: Mapping) -> str:
-    """``"alpha=1 sigma=2 lr=0.01"``: the settings as names show them, with
-    ``decay=0.95`` for a ``sigma_decay`` other than 1."""
+    """``"alpha=1 sigma=2 decay=0.95"`` (no decay when ``sigma_decay`` is 1)."""
     return " ".join(
         f"{'decay' if k == 'sigma_decay' else k}={v:g}"
         if isinstance(v, Real)
@@ -74,8 +71,8 @@ def penalty_configs(
     for alpha in sorted({float(a) for a in alphas} - {0.0}):
         for sigma in sigmas:
             for decay in sigma_decays:
-                params = {"alpha": alpha, "sigma": float(sigma)}
-                params["sigma_decay"] = float(decay)
+                params = {"alpha": alpha, "sigma": sigma, "sigma_decay": decay}
+                params = {k: float(v) for k, v in params.items()}
                 configs.append(Config(setting_name(params), "penalty", params))
     return configs
 
@@ -84,16 +81,13 @@ def control_configs(best: Config, seed: int) -> list[Config]:
     """The uniform-smoothing and permuted-order controls at ``best``'s setting."""
     from ..losses import PermutedGaussianKLLoss, UniformSmoothingKLLoss
 
-    uniform = {**best.params, "criterion": UniformSmoothingKLLoss}
-    permuted = {**best.params, "criterion": PermutedGaussianKLLoss}
+    permuted = {"criterion": PermutedGaussianKLLoss, "criterion__seed": int(seed)}
     return [
-        Config(f"control: uniform smoothing ({best.name})", "uniform", uniform),
-        Config(
-            f"control: permuted order ({best.name})",
-            "permuted",
-            {**permuted, "criterion__seed": int(seed)},
-        ),
-    ]
+        Config(f"control: uniform smoothing ({best.name})", "uniform",
+               {**best.params, "criterion": UniformSmoothingKLLoss}),
+        Config(f"control: permuted order ({best.name})", "permuted",
+               {**best.params, **permuted}),
+    ]  # fmt: skip
 
 
 def best_penalty(records: list[dict], configs: list[Config], decode: str) -> Config:
@@ -101,8 +95,8 @@ def best_penalty(records: list[dict], configs: list[Config], decode: str) -> Con
     import pandas as pd
 
     names = [c.name for c in configs if c.kind == "penalty"]
-    records = pd.DataFrame(records)
-    mse = records[records["decode"] == decode].groupby("config")["mse"].mean()
+    records = pd.DataFrame(records).query("decode == @decode")
+    mse = records.groupby("config")["mse"].mean()
     best = mse.reindex(names).idxmin()  # ties: the first in the grid
     return next(c for c in configs if c.name == best)
 
@@ -121,9 +115,7 @@ _SHOWN = ("criterion", "kernel", "ce_weight", "alpha", "sigma", "sigma_decay")
 
 @dataclass(frozen=True)
 class PeerConfig(Config):
-    """A configuration of another estimator class, built from the user's
-    estimator's shared parameters (network, epochs, ``module__*``...).
-    """
+    """Another estimator class, with the user's network, epochs, ``module__*``..."""
 
     estimator_class: type | None = field(default=None, hash=False)
 
@@ -171,8 +163,7 @@ def check_peers(peers, peer_params) -> tuple[tuple[str, ...], dict]:
 def peer_configs(
     peers: Iterable[str], peer_params: Mapping[str, dict], best: Config | None
 ) -> list[Config]:
-    """One configuration per peer; the penalty peers use ``best``'s setting
-    (without one: alpha 1 and the estimator's own sigma and decay)."""
+    """One configuration per peer; the penalty peers use ``best``'s setting."""
     from ..corn import CORNClassifier
     from ..regressor import OrdinalRegressor
 
@@ -193,31 +184,25 @@ def peer_configs(
         estimator_class, params = defaults[peer]
         params = {**params, **peer_params.get(peer, {})}
         name = f"peer: {_LABELS[peer]}{_describe(params, peer == 'laplace')}"
-        if estimator_class is None:
-            configs.append(Config(name, peer, params))
-        else:
-            configs.append(PeerConfig(name, peer, params, estimator_class))
+        config = PeerConfig(name, peer, params, estimator_class)
+        configs.append(config if estimator_class else Config(name, peer, params))
     return configs
 
 
 def _describe(params: Mapping, laplace_implied: bool) -> str:
     """`` (laplace sigma=2)``: the settings that tell peers apart."""
-    parts = [params.get("kernel")]
-    if laplace_implied and parts[0] == "laplace":
-        parts = []
-    shown = ["ce_weight", "alpha", "sigma", "sigma_decay"]
-    if params.get("ce_weight", 1.0) in (0.0, 1.0):
-        shown.remove("ce_weight")
-    if params.get("ce_weight", 1.0) == 0:
-        shown.remove("alpha")
-    parts.append(setting_name({k: params[k] for k in shown if k in params}))
-    text = " ".join(str(part) for part in parts if part)
+    kernel = params.get("kernel")
+    kernel = None if laplace_implied and kernel == "laplace" else kernel
+    ce_weight = params.get("ce_weight", 1.0)
+    shown = [] if ce_weight in (0.0, 1.0) else ["ce_weight"]
+    shown += [*(["alpha"] if ce_weight else []), "sigma", "sigma_decay"]
+    setting = setting_name({k: params[k] for k in shown if k in params})
+    text = " ".join(str(part) for part in (kernel, setting) if part)
     return f" ({text})" if text else ""
 
 
 def describe_peers(configs: Iterable[Config], estimator) -> dict:
-    """``{name: {"estimator": class name, parameter: value, ...}}``: the loss
-    settings of each peer (and any parameter the user set), for the report."""
+    """``{name: {"estimator": class name, parameter: value, ...}}`` per peer."""
     described = {}
     for config in configs:
         model = config.make_estimator(estimator)
@@ -238,9 +223,7 @@ NESTED = "tuned penalty (nested)"
 def nested_config(
     configs: list[Config], estimator, inner_cv, inner_scoring, decode: str
 ) -> Config:
-    """The nested configuration over the penalty settings of ``configs``,
-    checked before any fit: two settings or more, ``inner_cv``, ``inner_scoring``.
-    """
+    """The nested configuration over the penalty settings of ``configs``, checked."""
     from sklearn.metrics import check_scoring
 
     grid = [
@@ -293,11 +276,7 @@ def check_inner_folds(config: Config, tasks: list[dict], y) -> None:
 
 
 def fit_nested(estimator, config: Config, X, y, seed: int, groups=None, **fit_params):
-    """Inner grid search on ``X, y`` (an outer training fold), refit of the best.
-
-    Returns the refitted model and the chosen setting. ``fit_params``
-    (``sample_weight``) go to the search's ``fit``.
-    """
+    """The best setting's refit by an inner grid search on ``X, y``, and the setting."""
     params = config.params
     search = GridSearchCV(
         clone(estimator).set_params(random_state=seed, decode=params["decode"]),
@@ -306,9 +285,7 @@ def fit_nested(estimator, config: Config, X, y, seed: int, groups=None, **fit_pa
         cv=_inner_cv(params["inner_cv"], seed, groups is not None),
         error_score="raise",
     )
-    if groups is not None:
-        fit_params = {**fit_params, "groups": groups}
-    search.fit(X, y, **fit_params)
+    search.fit(X, y, groups=groups, **fit_params)
     return search.best_estimator_, dict(search.best_params_)
 
 

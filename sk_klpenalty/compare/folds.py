@@ -17,15 +17,12 @@ __all__ = ["check_train_sizes", "fold_seed", "make_splits", "make_tasks"]
 
 
 def fold_seed(random_state: int, *key) -> int:
-    """The seed of every fit on a fold (``key``: repeat and fold): the same for
-    every configuration, so that the comparison is paired in initialisation
-    and shuffling too."""
+    """The seed of every configuration's fit on a fold (``key``: repeat, fold)."""
     return int(np.random.SeedSequence([random_state, *key]).generate_state(1)[0])
 
 
 class RepeatedStratifiedGroupKFold(BaseCrossValidator):
-    """``StratifiedGroupKFold`` repeated with different shuffles (scikit-learn
-    has no repeated form of it)."""
+    """``StratifiedGroupKFold`` repeated with different shuffles."""
 
     def __init__(self, n_splits: int = 5, n_repeats: int = 1, random_state=None):
         self.n_splits = n_splits
@@ -44,9 +41,7 @@ class RepeatedStratifiedGroupKFold(BaseCrossValidator):
 
 
 def resolve_cv(cv, random_state: int, groups=None, n_splits=4, n_repeats=1):
-    """``cv`` as a splitter: None is ``n_splits`` folds x ``n_repeats``
-    (grouped with ``groups``), an int that many shuffled folds once, anything
-    else what scikit-learn's ``check_cv`` makes of it."""
+    """``cv`` as a splitter; None: ``n_splits`` x ``n_repeats`` (grouped) folds."""
     if isinstance(cv, int) and not isinstance(cv, bool):
         if groups is None:
             return StratifiedKFold(cv, shuffle=True, random_state=random_state)
@@ -61,8 +56,7 @@ def resolve_cv(cv, random_state: int, groups=None, n_splits=4, n_repeats=1):
 
 
 def make_splits(cv, X, y, groups=None) -> tuple[list, list]:
-    """The splits of ``cv`` and their ``(repeat, fold)`` ids; with ``groups``,
-    checked to keep every group on one side."""
+    """The splits of ``cv`` (checked to keep groups apart), ``(repeat, fold)`` ids."""
     splits = list(cv.split(X, y, groups))
     per_repeat = len(splits) // int(getattr(cv, "n_repeats", 1) or 1)
     for train, test in splits if groups is not None else ():
@@ -96,8 +90,7 @@ def check_train_sizes(train_sizes) -> tuple[float, ...]:
 
 
 def _subsample(train, y, groups, size: float, seed: int) -> np.ndarray:
-    """A stratified share ``size`` of ``train``: of its samples, or of its
-    groups (whole groups kept or dropped), stratified by a group's first label."""
+    """A stratified share ``size`` of ``train``'s samples, or of its groups."""
     if groups is None:
         kept, _ = train_test_split(
             train, train_size=size, stratify=y[train], random_state=seed
@@ -113,12 +106,7 @@ def _subsample(train, y, groups, size: float, seed: int) -> np.ndarray:
 def make_tasks(
     splits, split_ids, y, groups, train_sizes, random_state, sample_weight=None
 ) -> list:
-    """One task per split and size: its ``key``, ``train`` and ``test`` rows,
-    ``seed``, training ``groups`` and ``fit_params``.
-
-    Raises a ``ValueError`` naming ``train_sizes`` when a subsample cannot
-    hold every class.
-    """
+    """One task per split and size: ``key``, rows, ``seed``, groups, fit params."""
     tasks = []
     for split_id, (train, test) in zip(split_ids, splits, strict=True):
         for size in train_sizes:

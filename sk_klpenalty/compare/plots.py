@@ -51,8 +51,7 @@ def _short(name: str) -> str:
 
 
 def plot_summary(result, path: str | Path | None = None):
-    """Each metric per configuration with 95% CI error bars; the dashed line
-    is the baseline's mean."""
+    """Each metric per configuration with 95% CIs; dashed: the baseline's mean."""
     summary = result.summary().set_index(["config", "decode", "metric"])
     configs, metrics, decodes = result.configs, result.metrics, result.decodes
     baseline = configs.index(BASELINE) if BASELINE in configs else 0
@@ -116,8 +115,7 @@ def _learning_curve(curve, metrics, display, path):
 
 
 def _training_curves(curves, configs, path):
-    """Mean curve per configuration (band: ± one standard deviation over the
-    fits), one panel per recorded value."""
+    """Mean curve ± one std per configuration, one panel per recorded value."""
     from matplotlib.ticker import MaxNLocator
 
     grouped = mean_curves(curves)

@@ -46,8 +46,7 @@ def projection(remaining: int, total: int, rate: float, device: str) -> str:
 
 
 def planned_batches(estimator, config, task) -> int:
-    """The training batches of one fit of ``config`` on ``task`` (the nested
-    search's inner fits and refit included)."""
+    """The training batches of one fit of ``config`` on ``task`` (inner fits too)."""
     model = estimator if config.kind == "nested" else config.make_estimator(estimator)
     n_train, size = len(task["train"]), model.batch_size
     if model.early_stopping:
@@ -65,8 +64,7 @@ def planned_batches(estimator, config, task) -> int:
 
 
 class BatchCounter(Callback):
-    """Counts a fit's training batches into ``slot`` of the job's count file
-    (off where the file cannot be opened: another host)."""
+    """Counts a fit's training batches into ``slot`` of the job's count file."""
 
     def __init__(self, path: str, slot: int) -> None:
         self.path = path
@@ -87,8 +85,7 @@ class BatchCounter(Callback):
 
 
 class Progress:
-    """The progress bar and the projection; ``later_batches``: the batches of
-    the fits planned later (controls, peers)."""
+    """The bar and projection; ``later_batches``: those of controls and peers."""
 
     def __init__(self, enabled: bool, device: str, later_batches: int = 0) -> None:
         self.enabled, self.device, self.later = enabled, device, later_batches
@@ -130,8 +127,7 @@ class Progress:
         return [BatchCounter(path, slot) for slot in range(len(batches))]
 
     def finished(self, counter: BatchCounter | None) -> None:
-        """A fit is done: all its planned batches count (it may have stopped
-        early, or counted nothing on another host)."""
+        """A fit is done: all its planned batches count (even if it stopped early)."""
         self.n_finished += 1
         if counter is not None:
             counts, planned = self.runs[counter.path]

@@ -42,9 +42,7 @@ __all__ = ["compare_penalty"]
 
 
 def _fit_and_score(estimator, config, X, y, task, decodes, within, counter=None):
-    """One fit on ``task``'s training rows, scored on its test rows with every
-    decode: one record per decode, the fit's per-epoch curve, and ``counter``
-    (the progress bar's). Runs in a joblib worker."""
+    """One fit on ``task``: its records (one per decode), curve and ``counter``."""
     exit_with_job(task["job_pid"])
     start = time.perf_counter()
     train, test, nested = task["train"], task["test"], config.kind == "nested"
@@ -89,8 +87,7 @@ _watched_job = None
 
 
 def exit_with_job(job_pid: int) -> None:
-    """Exit this loky worker when the job's process dies: a SIGKILLed job (what
-    ``resume`` is for) runs no clean-up, and idle workers would hold models."""
+    """Exit this loky worker when the job's process dies (a SIGKILLed job)."""
     global _watched_job
     if os.getpid() == job_pid or os.getppid() != job_pid or _watched_job == job_pid:
         return
@@ -105,8 +102,7 @@ def exit_with_job(job_pid: int) -> None:
 
 
 def _parallel(n_jobs, calls: list):
-    """joblib's results as they come; in chunks of one call per worker where
-    the backend cannot stream them (``multiprocessing``)."""
+    """joblib's results as they come, or in chunks where it cannot stream them."""
     try:
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
         return

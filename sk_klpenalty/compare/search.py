@@ -129,8 +129,7 @@ def search_records(search, *, test_train_ratio: float | None = None):
 
 
 def _classifier_prefix(estimator) -> str:
-    """``""`` for a KLPenaltyClassifier, ``"<step>__"`` for a Pipeline ending
-    in one (nested pipelines too)."""
+    """``""`` for a KLPenaltyClassifier, ``"<step>__"`` for a Pipeline ending in one."""
     from ..estimator import KLPenaltyClassifier
 
     if isinstance(estimator, KLPenaltyClassifier):

@@ -62,9 +62,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def stat_table(stats, by: dict, keys, metrics: dict, cells) -> list[str]:
-    """Markdown lines of long ``stats`` (a row per key and metric): a row per
-    key of ``keys`` (values of the columns ``by``, headed by its values) that
-    ``stats`` has, and each metric's ``cells`` (``metrics``: column -> name)."""
+    """A markdown row per key (of the ``by`` columns) of ``stats``: metrics' cells."""
     table = stats.set_index([*by, "metric"])
     first = next(iter(metrics))
     rows = [
@@ -149,8 +147,7 @@ def header(result) -> list[str]:
 
 
 def direction_note(metrics: dict, shown) -> str:
-    """Which sign of Δ is better, e.g. "Negative Δ for MSE/MAE and positive Δ
-    for accuracy mean better than the baseline."."""
+    """Which sign of Δ is better for each metric."""
     lower = "/".join(metrics[m][0] for m in shown if not metrics[m][1])
     higher = "/".join(metrics[m][0] for m in shown if metrics[m][1])
     parts = [f"negative Δ for {lower}"] if lower else []

@@ -16,8 +16,7 @@ IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 def load_data(kind: str, path, settings: dict):
-    """``(X, y, groups)``; ``groups`` None where the data has none (or
-    ``--groups none``), a stratified subsample with ``--max-samples``."""
+    """``(X, y, groups)`` of ``--data``, ``--groups`` and ``--max-samples``."""
     from sklearn.model_selection import train_test_split
 
     from .. import datasets
@@ -87,12 +86,7 @@ def describe(kind: str, path, settings: dict, n_samples: int, groups) -> str:
 
 
 def backbone(spec: str, weights=None) -> tuple[object, object]:
-    """The module (or its factory) and the normalisation of ``--backbone``.
-
-    With ``weights`` (a ``state_dict`` file), an instance with them loaded,
-    normalised as its pretraining was (ImageNet's statistics for
-    torchvision, the model's ``pretrained_cfg`` for timm).
-    """
+    """The module (or factory) of ``--backbone``, and its input normalisation."""
     library, _, name = spec.partition(":")
     if library not in ("torchvision", "timm") or not name:
         raise ValueError(

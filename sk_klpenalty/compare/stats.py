@@ -64,8 +64,7 @@ def corrected_resampled_ttest(
 
 
 def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")):
-    """:func:`corrected_resampled_ttest` of each metric per group of ``records``:
-    a long DataFrame of the ``by`` columns, ``metric`` and the test's keys."""
+    """:func:`corrected_resampled_ttest` of each metric per group ``by``, long."""
     by = list(by)
     rows = [
         {
@@ -82,9 +81,7 @@ def summarise(records, metrics, test_train_ratio: float, by=("config", "decode")
 def paired_differences(
     records, baseline_of: dict[str, str], metrics, test_train_ratio: float
 ):
-    """Each configuration minus its baseline (``baseline_of``: config ->
-    baseline, in row order), paired by split and decode: the columns ``config``,
-    ``baseline``, ``decode``, ``metric`` and the test's keys."""
+    """Each configuration minus its baseline, paired by split and decode."""
     metrics, diffs = list(metrics), []
     for config, baseline in baseline_of.items():
         runs = records[records["config"] == config]
@@ -100,8 +97,7 @@ def paired_differences(
 
 
 def learning_curve(records, baseline_of: dict[str, str], metrics, decode: str):
-    """:func:`paired_differences` at every training size, with ``train_size``,
-    ``n_train`` and ``baseline_mean``."""
+    """:func:`paired_differences` at every training size, with the baseline mean."""
     frames = []
     records = records[records["decode"] == decode]
     for size, group in records.groupby("train_size", sort=True):

@@ -13,14 +13,8 @@ import pandas as pd
 from ..decode import DECODES
 from ..metrics import METRICS
 
-__all__ = [
-    "COLUMNS",
-    "CURVE_VALUES",
-    "JobFiles",
-    "describe_job",
-    "history_curve",
-    "plain",
-]
+__all__ = ["COLUMNS", "CURVE_VALUES", "JobFiles", "describe_job", "history_curve"]
+__all__ += ["make_folder", "plain"]
 
 KEY = ["config", "train_size", "repeat", "fold"]
 COLUMNS = ["config", "kind", "alpha", "sigma", "sigma_decay", "repeat", "fold"]
@@ -76,8 +70,7 @@ def describe_job(
     X, y, estimator, cv, splits, configs, *, decodes, within, random_state,
     train_sizes, groups=None, sample_weight=None, peers=None, description=None,
 ) -> dict:  # fmt: skip
-    """What makes two jobs the same (``resume`` refuses another one);
-    ``peers``: the parameters the user gave each peer."""
+    """What makes two jobs the same (``resume`` refuses another one)."""
     X = np.asarray(X)
     settings = {
         key: value
@@ -107,13 +100,8 @@ def describe_job(
         "scored_decodes": list(dict.fromkeys((*decodes, *DECODES))),
         "train_sizes": list(train_sizes),
     }
-    for config in configs:
-        if config.kind == "nested":
-            params = config.params
-            job["tune"] = {
-                "inner_cv": repr(params["inner_cv"]),
-                "inner_scoring": repr(params["inner_scoring"]),
-            }
+    for config in (c for c in configs if c.kind == "nested"):
+        job["tune"] = {k: repr(config.params[k]) for k in ("inner_cv", "inner_scoring")}
     if description:
         job["description"] = description
     for name, values in (("groups", groups), ("sample_weight", sample_weight)):
@@ -135,8 +123,7 @@ def plain(value):
 
 
 def history_curve(model) -> list[dict]:
-    """One row per epoch of a fitted skorch model: ``epoch`` and the values
-    (NaN where the history lacks them: no validation split)."""
+    """One row per epoch of a fitted skorch model (NaN where a value is missing)."""
     return [
         {"epoch": epoch, **{k: float(row.get(k, math.nan)) for k in CURVE_VALUES}}
         for epoch, row in enumerate(model.history, start=1)
@@ -180,9 +167,7 @@ def _read(path: Path, columns: list[str]):
 
 
 class JobFiles:
-    """``job.json``, ``results.csv`` and ``curves.csv`` in ``out_dir``, the
-    rows appended fit by fit; with ``resume`` the complete fits of the same
-    job are kept."""
+    """``job.json``, ``results.csv`` and ``curves.csv``, appended fit by fit."""
 
     def __init__(self, out_dir, job: dict, resume: bool) -> None:
         self.folder = None if out_dir is None else make_folder(out_dir)
@@ -208,8 +193,9 @@ class JobFiles:
     def _write(self, name: str, rows: list[dict], mode: str = "a") -> None:
         if self.folder is not None:
             columns = COLUMNS if name == "results.csv" else CURVE_COLUMNS
-            frame = pd.DataFrame(rows, columns=columns)
-            frame.to_csv(self.folder / name, mode=mode, header=mode == "w", index=False)
+            pd.DataFrame(rows, columns=columns).to_csv(
+                self.folder / name, mode=mode, header=mode == "w", index=False
+            )
 
     def done(self) -> set:
         return {record_key(row) for row in self.records}
