@@ -78,28 +78,21 @@ def search_records(search, *, test_train_ratio: float | None = None):
     per_repeat = n_splits // int(getattr(search.cv, "n_repeats", 1) or 1)
     candidates = [_candidate(p, prefix, defaults) for p in results["params"]]
     names, baselines = _name_configs(candidates)
-    records = []
-    for index, (candidate, name) in enumerate(zip(candidates, names, strict=True)):
-        penalty = candidate["alpha"] != 0  # sigma does nothing at alpha=0
-        for split in range(n_splits):
-            records.append(
-                {
-                    "config": name,
-                    "kind": "penalty" if penalty else "baseline",
-                    "alpha": candidate["alpha"],
-                    **{p: candidate[p] if penalty else math.nan for p in _PENALTY_ONLY},
-                    "repeat": split // per_repeat,
-                    "fold": split % per_repeat,
-                    "train_size": 1.0,
-                    "decode": candidate["decode"],
-                    "n_train": math.nan,
-                    "n_test": math.nan,
-                    **{
-                        metric: sign * float(results[f"split{split}_test_{key}"][index])
-                        for metric, (key, sign, _, _) in scorers.items()
-                    },
-                }
-            )
+    records = [  # a baseline's sigma and sigma_decay: NaN
+        {
+            "config": name, "alpha": candidate["alpha"], "decode": candidate["decode"],
+            "kind": "penalty" if candidate["alpha"] else "baseline",
+            **({p: candidate[p] for p in _PENALTY_ONLY} if candidate["alpha"] else {}),
+            "repeat": split // per_repeat, "fold": split % per_repeat,
+            "train_size": 1.0, "n_train": math.nan, "n_test": math.nan,
+            **{
+                metric: sign * float(results[f"split{split}_test_{key}"][index])
+                for metric, (key, sign, _, _) in scorers.items()
+            },
+        }
+        for index, (candidate, name) in enumerate(zip(candidates, names, strict=True))
+        for split in range(n_splits)
+    ]  # fmt: skip
     frame = pd.DataFrame(records, columns=[*_COLUMNS, *scorers])
     # Several alpha=0 candidates of one group (e.g. one per sigma): their mean.
     keys = [c for c in _COLUMNS if c not in _PENALTY_ONLY]
@@ -117,8 +110,8 @@ def search_records(search, *, test_train_ratio: float | None = None):
         "train_sizes": [1.0],
     }
     first = next(iter(scorers))
-    means = frame[frame["kind"] == "penalty"].groupby("config", sort=False)[first]
-    means = means.mean()
+    penalty = frame[frame["kind"] == "penalty"]
+    means = penalty.groupby("config", sort=False)[first].mean()
     if not means.empty:
         higher = metrics[first][1]
         job["best_penalty"] = str(means.idxmax() if higher else means.idxmin())
