@@ -211,10 +211,9 @@ def _peer_sections(result, metrics) -> list[str]:
 
 
 def _nested_section(result) -> list[str]:
-    tune = result.job.get("tune", {})
-    inner_cv = tune.get("inner_cv", "?")
+    tune = result.job["tune"]  # repr()s
+    inner_cv, scoring = tune["inner_cv"], tune["inner_scoring"].strip("'")
     inner_cv = f"{inner_cv}-fold stratified" if inner_cv.isdigit() else inner_cv
-    scoring = tune.get("inner_scoring", "?").strip("'")
     chosen = chosen_settings(result.records)  # per outer fold, at the largest size
     chosen = chosen[chosen["train_size"] == chosen["train_size"].max()]
     names = [setting_name(r) for r in chosen.iloc[:, 3:].to_dict("records")]
