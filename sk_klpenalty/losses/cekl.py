@@ -125,10 +125,8 @@ class CEKLLoss(nn.Module):
 
     @torch.no_grad()
     def _weight_table(self, logits, alpha, ce_weight) -> tuple:
-        """Per class, ``w = ce_weight * onehot + alpha * p`` (K, K) and ``alpha *
-        sum_k p_k log p_k`` (K,): a batch gathers its rows, so the penalty costs
-        about what the cross-entropy does (rebuilt when ``repr``, the class
-        values' tensor or the device changes)."""
+        """Per class ``w`` (K, K) and ``alpha * sum_k p_k log p_k`` (K,): batches
+        gather rows, so the penalty costs what cross-entropy does."""
         key = (repr(self), logits.device, logits.shape[1])
         table = getattr(self, "_table", None)  # (absent in 0.1.0's pickles)
         if table is None or table[0] != key or table[1] is not self.class_values:
