@@ -32,8 +32,7 @@ _SKORCH_INIT_STATE = {"history_": None, "initialized_": False, "virtual_params_"
 
 
 class OrdinalNeuralNet(NeuralNetClassifier):
-    """Base of the estimators (parameters: see
-    :class:`~sk_klpenalty.estimator.KLPenaltyClassifier`)."""
+    """Base of the estimators (see :class:`~sk_klpenalty.KLPenaltyClassifier`)."""
 
     def __init__(
         self,

@@ -35,14 +35,12 @@ _TORCH_SCALES = {torch.uint8: 255.0, torch.uint16: 65535.0}
 
 
 def is_pixel_array(X) -> bool:
-    """Whether ``X`` holds images of uint8/uint16 pixels (3-D or more; a 2-D
-    table of counts is no image)."""
+    """Whether ``X`` holds uint8/uint16 images (3-D or more; a 2-D table: no)."""
     return np.dtype(X.dtype) in PIXEL_SCALES and len(X.shape) >= 3
 
 
 def pixels_to_float(x):
-    """A batch of uint8/uint16 images (3-D or more; also a dict's values) as
-    float32 in [0, 1], as numpy's ``X.astype(np.float32) / 255``; else ``x``."""
+    """uint8/uint16 images (3-D or more; also a dict's) as float32 in [0, 1]."""
     if isinstance(x, Mapping):
         return {key: pixels_to_float(value) for key, value in x.items()}
     if torch.is_tensor(x) and x.dim() >= 3 and x.dtype in _TORCH_SCALES:
@@ -65,8 +63,7 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def resolve_precision(precision, device=None) -> str:
-    """``precision`` (one of :data:`PRECISIONS`, else a ``ValueError``), or
-    fp32 with a warning where ``device`` does not run bf16."""
+    """``precision`` checked; fp32 with a warning where ``device`` lacks bf16."""
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
     if precision == "bf16" and device is not None and not bf16_supported(device):
@@ -82,8 +79,7 @@ def resolve_precision(precision, device=None) -> str:
 
 @functools.cache
 def bf16_supported(device="cpu") -> bool:
-    """Whether ``torch.autocast`` runs bfloat16 on ``device``: the CPU always,
-    a CUDA device where it does so natively (Ampere or newer)."""
+    """Whether autocast runs bfloat16 on ``device``: a CPU, a CUDA GPU natively."""
     device = torch.device(device or "cpu")
     if device.type != "cuda" or not torch.cuda.is_available():
         return device.type == "cpu"
@@ -141,8 +137,7 @@ class RowView:
 
 
 def take_rows(X, rows, *, lazy: bool):
-    """``X[rows]``: a :class:`RowView` of an ndarray if ``lazy``, else a copy
-    (DataFrames by position, lists item by item)."""
+    """``X[rows]``: a :class:`RowView` of an ndarray if ``lazy``, else a copy."""
     if isinstance(X, np.ndarray) and X.ndim >= 2 and lazy:
         return RowView(X, rows)
     if hasattr(X, "iloc"):
@@ -153,9 +148,8 @@ def take_rows(X, rows, *, lazy: bool):
 
 
 def _shared_tensor(array: np.ndarray) -> torch.Tensor:
-    # joblib hands workers large arrays as read-only memory maps, which the
-    # dataset only reads: torch's warning does not apply, and a copy would
-    # double the memory.
+    # joblib's read-only memory maps are only read here: torch's warning does
+    # not apply, and a copy would double the memory.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not")
         return torch.as_tensor(array)
@@ -220,16 +214,14 @@ class ArrayDataset(Dataset):
 
 
 def serves_batches(dataset) -> bool:
-    """Whether ``dataset`` (or the one a ``Subset`` or weighting wraps) is an
-    :class:`ArrayDataset`, whose ``__getitems__`` returns whole batches."""
+    """Whether ``dataset`` (or one it wraps) is an :class:`ArrayDataset`."""
     while isinstance(dataset, Subset) or hasattr(dataset, "sample_weight"):
         dataset = dataset.dataset
     return isinstance(dataset, ArrayDataset)
 
 
 def collate_batch(batch, collate_fn=None):
-    """A loader's ``collate_fn`` for whole batches: passed through, or split
-    into per-sample ``(X_i, y_i)`` for a user's ``collate_fn``."""
+    """Whole batches passed through, or split into samples for a ``collate_fn``."""
     if collate_fn in (None, default_collate):
         return list(batch)
     X, y = batch

@@ -21,8 +21,7 @@ __all__ = ["HoldOut", "ValidationScorer", "check_early_stopping", "seeded_split"
 
 
 def check_early_stopping(net) -> None:
-    """Raise for an invalid ``early_stopping``, ``validation_fraction``,
-    ``n_iter_no_change``, ``tol`` or ``scoring`` of ``net``."""
+    """Raise for an invalid early-stopping parameter of ``net``."""
     if not isinstance(net.early_stopping, bool | np.bool_):
         raise TypeError(
             f"early_stopping must be True or False, got {net.early_stopping!r}."
@@ -72,9 +71,8 @@ def early_stopping_callbacks(net) -> list:
 
 
 def seeded_split(net):
-    """``net``'s split, seeded from torch's generator (which fit seeds from
-    ``random_state``): the hold-out with ``early_stopping``, a copy of a
-    ``ValidSplit`` without ``random_state``; else ``None`` (skorch's)."""
+    """The hold-out, or an unseeded ``ValidSplit`` copied, seeded from torch's
+    generator (which fit seeds); else None (skorch's split)."""
     split = net.train_split
     unseeded = isinstance(split, ValidSplit) and split.random_state is None
     if not net.early_stopping and not unseeded:

@@ -1,10 +1,5 @@
-"""Ordered labels: their checks, the class order, the class values, and the
-mapping between labels and class indices.
-
-Numeric labels are values (ordered by value; the penalty measures distances in
-label units). Other labels need an order, from ``classes=[...]`` or an
-ordered pandas ``Categorical``; their values are the positions ``0..K-1``.
-"""
+"""Ordered labels: numbers are their own values; other labels need an order
+(``classes=[...]`` or an ordered pandas ``Categorical``) and are valued 0..K-1."""
 
 from __future__ import annotations
 
@@ -30,8 +25,7 @@ __all__ = [
 
 
 def check_labels(y, name: str = "y") -> np.ndarray:
-    """``y`` as a 1-D array of finite numbers (booleans as ints) or other
-    hashable labels, none missing."""
+    """``y`` as 1-D finite numbers (booleans as ints) or hashable labels."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)  # DataConversionWarning, as scikit-learn
@@ -85,8 +79,7 @@ def ordered_categories(y) -> np.ndarray | None:
 
 
 def resolve_classes(labels, classes=None, categories=None) -> np.ndarray:
-    """All classes in class order, from ``classes``, the ordered ``categories``
-    of ``y``, or numeric ``labels`` (``None``: a Dataset without ``y``)."""
+    """All classes in order: ``classes``, ``y``'s ordered categories or numbers."""
     if classes is not None or categories is not None:
         resolved = check_class_values(classes if classes is not None else categories)
         if categories is not None and resolved.tolist() != categories.tolist():
@@ -150,8 +143,7 @@ def batch_class_indices(labels, classes: np.ndarray) -> torch.Tensor:
 
 
 def check_training_data(net, X, y, reset: bool, classes=None):
-    """``X`` and ``y`` checked for ``net``'s fit (``reset``: a fresh one, which
-    sets ``ordered_classes_``; else ``y`` must hold known classes)."""
+    """``X`` and ``y`` checked for a fit (``reset``: sets ``ordered_classes_``)."""
     categories = ordered_categories(y)
     if is_dataset(X):
         if reset:

@@ -162,18 +162,10 @@ def _default_kwargs(module: type, sample_shape, n_outputs: int) -> dict:
 
 def head_name(module: nn.Module) -> str | None:
     """The name of ``module``'s output layer (timm's or one of :data:`HEADS`)."""
-    if hasattr(module, "get_classifier"):  # timm
-        classifier = module.get_classifier()
-        for name, child in module.named_modules():
-            if child is classifier:
-                return name
-    for name in HEADS:
-        try:
-            module.get_submodule(name)
-            return name
-        except AttributeError:
-            continue
-    return None
+    modules = dict(module.named_modules())
+    timm = getattr(module, "get_classifier", lambda: None)()
+    found = [name for name, child in modules.items() if child is timm]
+    return next(iter(found + [name for name in HEADS if name in modules]), None)
 
 
 def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
@@ -203,13 +195,8 @@ def size_head(module: nn.Module, n_outputs: int) -> nn.Module:
 
 
 def build_module(module, kwargs: dict, sample_shape, n_outputs: int | None):
-    """The network for samples of ``sample_shape`` and ``n_outputs`` outputs.
-
-    None: :class:`SimpleCNN` for images, :class:`MLP` for features, sized by
-    the data unless ``kwargs`` (``module__*``) say otherwise. A factory gets
-    ``num_classes`` where it takes it; an instance is copied, so every fit
-    starts from its weights. Known layouts are sized by :func:`size_head`.
-    """
+    """The network for samples of ``sample_shape`` and ``n_outputs`` outputs:
+    None is SimpleCNN or MLP sized by the data; an instance is copied."""
     if module is None:
         if sample_shape is None:
             raise ValueError(

@@ -32,8 +32,7 @@ def is_int(value) -> bool:
 
 
 def check_real(value, name: str, *, low=None, high=None, closed="neither") -> float:
-    """``check_scalar`` for a finite real number (not a bool); ``closed`` is its
-    ``include_boundaries``."""
+    """``check_scalar`` for a finite real, not a bool (``closed``: boundaries)."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a real number, got {value!r}.")
     if is_real(value) and not math.isfinite(value):
@@ -62,8 +61,7 @@ def check_choices(values, allowed, name: str) -> tuple[str, ...]:
 
 
 def check_device(device) -> None:
-    """Raise a one-line ``ValueError`` unless torch can use ``device`` here
-    (``None``, skorch's "leave the module where it is", passes)."""
+    """A one-line ``ValueError`` unless torch has ``device`` here (or it is None)."""
     import torch
 
     try:
@@ -83,9 +81,7 @@ def check_device(device) -> None:
 
 
 def _check_X(X, estimator):
-    """float32 arrays and uint8/uint16 images (memory maps and
-    :class:`~sk_klpenalty.data.RowView` folds too) checked in place; anything
-    else through ``check_array`` as float32."""
+    """float32 and pixel arrays (and their folds) checked in place, else float32."""
     from .data import RowView, is_pixel_array
 
     base = X.base if isinstance(X, RowView) else X
@@ -107,8 +103,7 @@ def _check_X(X, estimator):
 
 
 def check_samples(estimator, X, *, reset: bool):
-    """``X`` as rows (N, F) or images (N, C, H, W), copied only where needed;
-    sets (``reset``) or checks ``n_features_in_`` and ``input_shape_``."""
+    """``X`` as (N, F) or (N, C, H, W); sets or checks the fitted input shape."""
     X_array = _check_X(X, estimator)
     if X_array.ndim == 3:  # (N, H, W): greyscale images, one channel
         X_array = X_array[:, np.newaxis]

@@ -26,8 +26,7 @@ __all__ = [
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    """``sample_weight`` (or one number for all) as finite float64 weights >= 0
-    of shape (n_samples,), not all 0; or ``None``."""
+    """``sample_weight`` (or one number) as float64 weights >= 0, or None."""
     if sample_weight is None:
         return None
     if is_real(sample_weight):
@@ -81,9 +80,8 @@ def _check_class_weight(class_weight, classes: np.ndarray) -> None:
 
 
 def weigh_training_data(net, X, y, sample_weight):
-    """``X`` as a :class:`WeightedDataset` with ``sample_weight`` times
-    ``net.class_weight`` (scikit-learn's ``compute_sample_weight``), and the
-    weights; ``X`` and ``None`` where all weights are equal (the plain mean)."""
+    """``X`` weighted by ``sample_weight`` times ``class_weight``, and the weights
+    (``X`` and None where all are equal: the plain mean)."""
     weights = check_sample_weight(sample_weight, len(X))
     _check_class_weight(net.class_weight, net.classes_)
     if net.class_weight is not None:
@@ -117,8 +115,7 @@ class WeightedBatch(dict):
 
 
 class WeightedDataset(Dataset):
-    """``dataset``'s samples, each with its weight in ``X`` (a
-    :class:`WeightedBatch`); whole batches where ``dataset`` serves them."""
+    """``dataset``'s samples with their weights in ``X`` (a :class:`WeightedBatch`)."""
 
     def __init__(self, dataset, sample_weight) -> None:
         self.dataset = dataset

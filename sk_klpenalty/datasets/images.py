@@ -1,9 +1,8 @@
 """Image folders: UTKFace, and one subfolder per class (torchvision's layout).
 
-Each file is decoded once (Pillow) into a uint8 cache, ``TAG-KEY.npy`` and
-``TAG-KEY.json`` (the unreadable files; written last, so a readable .json means
-complete images). KEY hashes the folder, the files' names, sizes and mtimes
-and the image size: any change decodes again.
+Files are decoded once (Pillow) into a uint8 cache ``TAG-KEY.npy``, then
+``TAG-KEY.json`` (the unreadable files); KEY hashes the folder, the files'
+names, sizes and mtimes and the image size: any change decodes again.
 """
 
 import hashlib
@@ -28,8 +27,7 @@ _NOT_IMAGE = "not an image file (extension other than {})"
 
 
 def _check_args(path, image_size, cache_dir, dtype, mmap):
-    """The folder, image size, cache folder (None: none) and whether to
-    return uint8, or an error naming the parameter."""
+    """The folder, image size, cache folder (None: none) and whether uint8."""
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike folder, got {path!r}.")
     folder = Path(path).expanduser().resolve()
@@ -59,8 +57,7 @@ def _check_args(path, image_size, cache_dir, dtype, mmap):
 
 
 def _summary(skipped: dict[str, list[str]]) -> str:
-    """Per reason: how many files, and three of their names."""
-    return "; ".join(
+    return "; ".join(  # per reason: how many files, and three of their names
         f"{len(names)} {reason}, e.g. {', '.join(map(repr, names[:3]))}"
         for reason, names in skipped.items()
         if names
@@ -68,7 +65,6 @@ def _summary(skipped: dict[str, list[str]]) -> str:
 
 
 def _warn_skipped(loader: str, folder: Path, n_files: int, skipped: dict) -> None:
-    """One UserWarning that counts the skipped files, if any."""
     if n_skipped := sum(map(len, skipped.values())):
         where = f"{n_skipped} of {n_files} files in {str(folder)!r}"
         message = f"{loader} skipped {where}: {_summary(skipped)}."
@@ -99,6 +95,7 @@ def _load_images(folder: Path, names: list[str], image_size: int, root, mmap, ta
     if not entry or not len(images):  # nothing worth caching
         return images, failed
     try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(entry.with_suffix(".npy"), lambda f: np.save(f, images))
         index = json.dumps({"failed": failed}).encode()
         _write_atomically(entry.with_suffix(".json"), lambda f: f.write(index))
@@ -133,7 +130,6 @@ def _read_entry(entry: Path, n_names: int, mmap: bool):
 
 def _write_atomically(path: Path, write) -> None:
     """Write via a temporary file and a rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with tmp.open("wb") as file:
@@ -277,9 +273,7 @@ def _class_order(folder: Path, classes) -> tuple[list[str], np.ndarray]:
 
 
 def _check_filled(names: list[str], index: list[int]) -> None:
-    """Raise if a class folder holds no usable image."""
-    present = set(index)
-    if empty := [name for k, name in enumerate(names) if k not in present]:
+    if empty := [names[k] for k in sorted(set(range(len(names))) - set(index))]:
         raise ValueError(f"path: the class folders {empty} hold no readable image.")
 
 

@@ -34,20 +34,6 @@ def weighted_mean(per_row: torch.Tensor, sample_weight=None) -> torch.Tensor:
     return (per_row * weight).sum() / total  # 0 if every weight is 0
 
 
-def _values(class_values, logits: torch.Tensor) -> torch.Tensor:
-    """``class_values`` (default ``0..K-1``) as float on the logits' device."""
-    n_classes = logits.shape[1]
-    if class_values is None:
-        return torch.arange(n_classes, device=logits.device, dtype=torch.float32)
-    values = torch.as_tensor(class_values, device=logits.device).float()
-    if values.shape != (n_classes,):
-        raise ValueError(
-            f"class_values has shape {tuple(values.shape)}, but the logits have "
-            f"{n_classes} classes."
-        )
-    return values
-
-
 def ce_kl_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -127,9 +113,7 @@ class CEKLLoss(nn.Module):
         self.register_buffer("class_values", class_values)
 
     def forward(self, logits, target, sample_weight=None) -> torch.Tensor:
-        """The (weighted) mean loss of a batch of logits and class indices:
-        ``-sum_k w_k log q_k + alpha * sum_k p_k log p_k`` with the targets
-        ``p`` and ``w = ce_weight * onehot + alpha * p``."""
+        """The (weighted) mean loss of a batch of logits and class indices."""
         alpha, ce_weight = check_weights(self.alpha, self.ce_weight)
         logits = logits.float()
         if alpha == 0 and sample_weight is None:  # exactly torch's cross-entropy
@@ -141,25 +125,28 @@ class CEKLLoss(nn.Module):
 
     @torch.no_grad()
     def _weight_table(self, logits, alpha, ce_weight) -> tuple:
-        """``w`` and ``alpha * sum_k p_k log p_k`` of every class (K, K) and
-        (K,): a batch gathers its rows, so the penalty costs about what the
-        cross-entropy does. Rebuilt when a parameter, the class values (a new
-        tensor) or the device changes."""
-        key = (repr(self), self.class_values, logits.device, logits.shape[1])
-        cached = getattr(self, "_table", None)  # (absent in 0.1.0's pickles)
-        if cached is None or not _same_key(cached[0], key):
-            values = _values(self.class_values, logits)
-            n_classes = len(values)
-            classes = torch.arange(n_classes, device=logits.device)
-            if alpha:
-                p = self.target_distribution(values, classes)
-            else:
-                p = torch.zeros(n_classes, n_classes, device=logits.device)
-            w = (alpha * p).scatter_add_(
-                1, classes.unsqueeze(1), torch.full_like(p[:, :1], ce_weight)
-            )
-            self._table = key, (w, alpha * torch.special.xlogy(p, p).sum(dim=1))
-        return self._table[1]
+        """Per class ``w`` (K, K) and ``alpha * sum_k p_k log p_k`` (K,): batches
+        gather rows, so the penalty costs what cross-entropy does."""
+        key = (repr(self), logits.device, logits.shape[1])
+        table = getattr(self, "_table", None)  # (absent in 0.1.0's pickles)
+        if table is None or table[0] != key or table[1] is not self.class_values:
+            n_classes, device = logits.shape[1], logits.device
+            values = self.class_values
+            if values is None:
+                values = torch.arange(n_classes, dtype=torch.float32)
+            if values.shape != (n_classes,):
+                raise ValueError(
+                    f"class_values has shape {tuple(values.shape)}, but the logits "
+                    f"have {n_classes} classes."
+                )
+            values = values.to(device, torch.float32)
+            classes = torch.arange(n_classes, device=device)
+            onehot = torch.eye(n_classes, device=device)
+            p = self.target_distribution(values, classes) if alpha else 0 * onehot
+            w = alpha * p + ce_weight * onehot
+            constants = alpha * torch.special.xlogy(p, p).sum(dim=1)
+            self._table = key, self.class_values, (w, constants)
+        return self._table[2]
 
     def target_distribution(self, values, index) -> torch.Tensor:
         """Target rows (B, K) of class indices ``index`` given ``values`` (K,)."""
@@ -175,11 +162,6 @@ class CEKLLoss(nn.Module):
         return {**super().__getstate__(), "_table": None}  # a cache
 
 
-def _same_key(old: tuple, new: tuple) -> bool:
-    # The class values by identity: PenaltySchedule sets a new tensor per fit.
-    return old[0] == new[0] and old[1] is new[1] and old[2:] == new[2:]
-
-
 class UniformSmoothingKLLoss(CEKLLoss):
     """Control: label smoothing ``(1 - eps) * onehot + eps / K`` as entropic as
     the kernel's rows on average: as much smoothing, no order.
@@ -193,11 +175,9 @@ class UniformSmoothingKLLoss(CEKLLoss):
     """
 
     def target_distribution(self, values, index):
-        n_classes, device = len(values), values.device
         eps = _uniform_eps(self.kernel, tuple(values.tolist()), float(self.sigma))
-        rows = torch.full((len(index), n_classes), eps / n_classes, device=device)
-        rows[torch.arange(len(index), device=device), index] += 1.0 - eps
-        return rows
+        onehot = F.one_hot(index, len(values)).to(values.dtype)
+        return (1.0 - eps) * onehot + eps / len(values)
 
 
 @functools.lru_cache(maxsize=64)
