@@ -1,7 +1,6 @@
 """Cross-entropy plus ``alpha`` times KL to a kernel over the class values,
 the report's two controls, and the regression peer's weighted MSE."""
 
-import functools
 import math
 
 import torch
@@ -175,15 +174,14 @@ class UniformSmoothingKLLoss(CEKLLoss):
     """
 
     def target_distribution(self, values, index):
-        eps = _uniform_eps(self.kernel, tuple(values.tolist()), float(self.sigma))
+        eps = _uniform_eps(self.kernel, values, float(self.sigma))
         onehot = F.one_hot(index, len(values)).to(values.dtype)
         return (1.0 - eps) * onehot + eps / len(values)
 
 
-@functools.lru_cache(maxsize=64)
-def _uniform_eps(kernel: str, values: tuple, sigma: float) -> float:
-    """The smoothing of the kernel's mean entropy (once per sigma)."""
-    values = torch.tensor(values)
+def _uniform_eps(kernel: str, values: torch.Tensor, sigma: float) -> float:
+    """The smoothing of the kernel's mean entropy (the loss's table calls it
+    once per parameter change)."""
     rows = kernel_targets(kernel, values, values, sigma)
     entropy = -torch.special.xlogy(rows, rows).sum(dim=1).mean().item()
     return smoothing_for_entropy(entropy, len(values))
